@@ -1,0 +1,394 @@
+"""Matching a free-text question to a knowledge entry.
+
+The pipeline, applied alike to the knowledge's phrasings (once, at index time) and to each
+question:
+
+1. normalise: case, accents, apostrophes, punctuation, emoji;
+2. correct typos of words the knowledge does not know (rapidfuzz, edit distance 1-2);
+3. rewrite jargon through the synonym table (PGY-2 -> residency, CME -> continuing ...);
+4. stem lightly, so "certified", "certify" and "certification" meet.
+
+Scoring weighs each shared word by its rarity across entries (IDF), so one shared common word
+("the", "specialty") cannot carry a match, and measures how much of the *question* an entry
+explains: words the knowledge has never seen count against every entry, which is what makes an
+out-of-scope question fall back. Filler ("hey", "bot", "please") weighs almost nothing once a
+question has real content. The decision follows Rasa's FallbackClassifier: answer above a
+threshold with a margin over the runner-up, ask "did you mean" when close, else fall back.
+
+This is the only module that imports rapidfuzz.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Literal
+
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
+from bot.config import MatchingConfig
+from bot.knowledge import Entry, KnowledgeBase
+
+log = logging.getLogger(__name__)
+
+Decision = Literal["answer", "clarify", "fallback"]
+
+# Words that carry no topic. Kept small on purpose: "career", "doctor" and the like are left
+# to IDF, which already makes them cheap because every entry uses them.
+STOP_WORDS = frozenset(
+    """a about above after again all also am an and any are as at be been before being but by
+    can could did do does doing done for from get got had has have having he her here him his
+    how i if in into is it its just me might more most much must my myself no nor not now of
+    off on once one only or other our out over own same shall she should so some such than that
+    the their them then there these they this those through to too under until up upon us very
+    was we were what when where which while who whom why will with would you your yours
+    yourself u ur im ive id dont cant wont whats hows thats theres lets gonna wanna gotta kinda
+    really actually basically anyone someone something anything thing things way ways know
+    think want need like much many lot lots bit even still ever well""".split()
+)
+# Chat filler: it must not move a real question's score, but alone it is small talk.
+FILLER_WORDS = frozenset(
+    """hey hi hello hiya heya yo bot please pls plz thank thanks thx ty ok okay sorry quick
+    question questions help guys sir madam dear doc friend buddy hmm um uh ah oh wow tell
+    kindly hope""".split()
+)
+FILLER_WEIGHT = 0.12
+UNKNOWN_WORD_FACTOR = 0.75  # an unseen word weighs this share of the rarest known word
+_EMOJI_WORDS = {"👋": " hello ", "🙏": " thanks "}
+_CONTRACTIONS = (
+    (re.compile(r"n['’]t\b"), " not"),
+    (re.compile(r"['’](m|re|s|ve|ll|d)\b"), r"\1"),
+)
+_USMLE_SCORE = re.compile(r"^[12]\d\d$")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One entry the question could mean, with its score (0-100)."""
+
+    entry_id: str
+    score: float
+
+
+@dataclass(frozen=True)
+class Match:
+    """The matcher's verdict on one question."""
+
+    query: str
+    decision: Decision
+    entry: Entry | None
+    candidates: tuple[Candidate, ...]
+
+    @property
+    def score(self) -> float:
+        return self.candidates[0].score if self.candidates else 0.0
+
+
+def normalize(text: str) -> str:
+    """Lowercase, accent-free, punctuation-free text with single spaces."""
+    for emoji, word in _EMOJI_WORDS.items():
+        text = text.replace(emoji, word)
+    text = unicodedata.normalize("NFKD", text.casefold())
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    for pattern, replacement in _CONTRACTIONS:
+        text = pattern.sub(replacement, text)
+    text = re.sub(r"(?<=[a-z])-(?=\d)", "", text)  # pgy-2 -> pgy2, step-1 stays split below
+    text = re.sub(r"[^a-z0-9]+", " ", text)
+    return " ".join(text.split())
+
+
+_SUFFIXES = (
+    ("izations", "ize"),
+    ("ization", "ize"),
+    ("isation", "ize"),
+    ("ational", "ate"),
+    ("ation", "at"),
+    ("ition", "it"),
+    ("ments", ""),
+    ("ment", ""),
+    ("ships", ""),
+    ("ship", ""),
+    ("ness", ""),
+    ("ities", ""),
+    ("ity", ""),
+    ("ings", ""),
+    ("ing", ""),
+    ("ies", "y"),
+    ("ied", "y"),
+    ("ers", ""),
+    ("er", ""),
+    ("ed", ""),
+    ("es", ""),
+    ("s", ""),
+    ("ly", ""),
+    ("al", ""),
+)
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    """A light, deterministic stemmer: strip common suffixes, then cut long words to 7."""
+    if len(word) <= 3 or not word.isalpha():
+        return word
+    for _ in range(2):
+        for suffix, replacement in _SUFFIXES:
+            if word.endswith(suffix):
+                base = word[: -len(suffix)]
+                if len(base) < 4 or (suffix in ("s", "es") and base.endswith(("s", "u", "i"))):
+                    continue
+                if suffix.startswith("er") and base.endswith("e"):  # career, volunteer
+                    continue
+                word = base + replacement
+                break
+        else:
+            break
+    if word.endswith("e") and len(word) > 4:
+        word = word[:-1]
+    if word.endswith("y") and len(word) > 4:
+        word = word[:-1] + "i"
+    if len(word) > 1 and word[-1] == word[-2] and word[-1] not in "aeiouls":
+        word = word[:-1]  # running -> runn -> run
+    return word[:7]
+
+
+@dataclass(frozen=True)
+class _Phrasing:
+    entry: int
+    tokens: frozenset[str]
+    weight: float
+
+
+class Matcher:
+    """An index over a knowledge base; `match()` answers one question."""
+
+    def __init__(self, kb: KnowledgeBase, config: MatchingConfig | None = None) -> None:
+        self.kb = kb
+        self.config = config or MatchingConfig()
+        self._entries: list[Entry] = list(kb.entries)
+        self._synonyms = self._build_synonyms(kb.synonyms)
+        self._max_variant = max((len(k) for k in self._synonyms), default=1)
+        self._vocab: set[str] = set(STOP_WORDS | FILLER_WORDS)
+        texts = [(i, q) for i, e in enumerate(self._entries) for q in (e.title, *e.questions)]
+        word_count: dict[str, int] = defaultdict(int)
+        for _, text in texts:
+            for word in normalize(text).split():
+                word_count[word] += 1
+        for variants in kb.synonyms.values():
+            for variant in variants:
+                for word in normalize(variant).split():
+                    word_count[word] += 1
+        for canonical in kb.synonyms:
+            for word in normalize(canonical).split():
+                word_count[word] += 1
+        self._vocab |= set(word_count)
+        # Most frequent first, so an equally close correction picks the likelier word.
+        by_length: dict[int, list[str]] = defaultdict(list)
+        for word in sorted(word_count, key=lambda w: (-word_count[w], w)):
+            if len(word) >= 3 and word.isalpha():
+                by_length[len(word)].append(word)
+        self._by_length = dict(by_length)
+        self._exact: dict[str, int] = {}
+        analysed: list[tuple[int, list[str]]] = []
+        for entry_index, text in texts:
+            self._exact.setdefault(" ".join(normalize(text).split()), entry_index)
+            analysed.append((entry_index, self._analyse(text, correct=False)))
+        self._entry_tokens: list[set[str]] = [set() for _ in self._entries]
+        for entry_index, tokens in analysed:
+            self._entry_tokens[entry_index].update(tokens)
+        df: dict[str, int] = defaultdict(int)
+        for vocabulary in self._entry_tokens:
+            for token in vocabulary:
+                df[token] += 1
+        n = max(len(self._entries), 1)
+        self._idf = {t: math.log((n + 1) / (d + 0.5)) for t, d in df.items()}
+        self._unknown_weight = UNKNOWN_WORD_FACTOR * math.log((n + 1) / 0.5)
+        self._phrasings: list[_Phrasing] = []
+        self._postings: dict[str, list[int]] = defaultdict(list)
+        self._entry_postings: dict[str, list[int]] = defaultdict(list)
+        for entry_index, tokens in analysed:
+            content = frozenset(tokens)
+            if not content:
+                continue
+            pid = len(self._phrasings)
+            weight = sum(self._weight(t, has_content=True) for t in content)
+            self._phrasings.append(_Phrasing(entry_index, content, weight))
+            for token in content:
+                self._postings[token].append(pid)
+        for entry_index, vocabulary in enumerate(self._entry_tokens):
+            for token in vocabulary:
+                self._entry_postings[token].append(entry_index)
+
+    # ----------------------------------------------------------------- analysis
+
+    @staticmethod
+    def _build_synonyms(
+        table: dict[str, tuple[str, ...]],
+    ) -> dict[tuple[str, ...], tuple[str, ...]]:
+        rewrites: dict[tuple[str, ...], tuple[str, ...]] = {}
+        for canonical, variants in table.items():
+            target = tuple(stem(w) for w in normalize(canonical).split())
+            for variant in variants:
+                key = tuple(stem(w) for w in normalize(variant).split())
+                if key and key != target:
+                    rewrites[key] = target
+        return rewrites
+
+    def _correct(self, word: str) -> str:
+        """The known word `word` was probably meant to be, or `word` itself."""
+        if word in self._vocab or len(word) < 4 or not word.isalpha():
+            return word
+        return self._correct_cached(word)
+
+    @lru_cache(maxsize=16384)  # noqa: B019 - one matcher per knowledge version, bounded cache
+    def _correct_cached(self, word: str) -> str:
+        limit = 1 if len(word) < 8 else 2
+        best: tuple[int, int, str] | None = None
+        for length in range(len(word) - limit, len(word) + limit + 1):
+            choices = self._by_length.get(length)
+            if not choices:
+                continue
+            found = process.extractOne(word, choices, scorer=OSA.distance, score_cutoff=limit)
+            if found is not None:
+                candidate, distance, rank = found
+                if best is None or (distance, rank) < best[:2]:
+                    best = (int(distance), int(rank), candidate)
+        return best[2] if best is not None else word
+
+    def _analyse(self, text: str, *, correct: bool) -> list[str]:
+        """Text -> stems with jargon rewritten; stop words dropped (kept if nothing else)."""
+        words = normalize(text).split()
+        if correct:
+            words = [self._correct(w) for w in words]
+        stems = ["score" if _USMLE_SCORE.match(w) else stem(w) for w in words]
+        rewritten = self._rewrite(stems)
+        return [t for t in rewritten if t not in _STOP_STEMS]
+
+    def _rewrite(self, stems: Sequence[str]) -> list[str]:
+        """Replace the longest synonym variants by their canonical terms."""
+        out: list[str] = []
+        i = 0
+        while i < len(stems):
+            for size in range(min(self._max_variant, len(stems) - i), 0, -1):
+                target = self._synonyms.get(tuple(stems[i : i + size]))
+                if target is not None:
+                    out.extend(target)
+                    i += size
+                    break
+            else:
+                out.append(stems[i])
+                i += 1
+        return out
+
+    def _weight(self, token: str, *, has_content: bool) -> float:
+        base = self._idf.get(token, self._unknown_weight)
+        if token in _FILLER_STEMS and has_content:
+            return base * FILLER_WEIGHT
+        return base
+
+    # ----------------------------------------------------------------- matching
+
+    def match(self, text: str) -> Match:
+        """Decide what to do with one question."""
+        query = text.strip()
+        scores = self.score(query)
+        ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
+        candidates = tuple(Candidate(self._entries[i].id, round(s, 1)) for i, s in ranked)
+        match = self._decide(query, candidates)
+        log.debug(
+            "match %r -> %s %s %s",
+            query[:80],
+            match.decision,
+            match.entry.id if match.entry else None,
+            [(c.entry_id, c.score) for c in candidates],
+        )
+        return match
+
+    def score(self, query: str) -> dict[int, float]:
+        """Scores (0-100) of the entries that share anything with the question."""
+        key = " ".join(normalize(query).split())
+        if not key:
+            return {}
+        exact = self._exact.get(key)
+        if exact is not None:
+            return {exact: 100.0}
+        tokens = set(self._analyse(query, correct=True))
+        if not tokens:
+            return {}
+        has_content = any(t not in _FILLER_STEMS for t in tokens)
+        weights = {t: self._weight(t, has_content=has_content) for t in tokens}
+        total = sum(weights.values())
+        if total <= 0:
+            return {}
+        overlap: dict[int, float] = defaultdict(float)
+        for token, weight in weights.items():
+            for pid in self._postings.get(token, ()):
+                overlap[pid] += weight
+        best_phrasing: dict[int, float] = defaultdict(float)
+        for pid, shared in overlap.items():
+            phrasing = self._phrasings[pid]
+            recall = shared / total
+            precision = shared / phrasing.weight if phrasing.weight else 0.0
+            similarity = _f_beta(recall, precision, beta=1.6)
+            if similarity > best_phrasing[phrasing.entry]:
+                best_phrasing[phrasing.entry] = similarity
+        coverage: dict[int, float] = defaultdict(float)
+        for token, weight in weights.items():
+            for entry_index in self._entry_postings.get(token, ()):
+                coverage[entry_index] += weight
+        return {
+            e: 100.0 * (0.55 * best_phrasing[e] + 0.45 * coverage[e] / total) for e in best_phrasing
+        }
+
+    def _decide(self, query: str, candidates: tuple[Candidate, ...]) -> Match:
+        cfg = self.config
+        if not candidates or candidates[0].score < cfg.clarify_threshold:
+            return Match(query, "fallback", None, candidates)
+        best = self.kb.by_id[candidates[0].entry_id]
+        if best.is_fallback:
+            return Match(query, "fallback", best, candidates)
+        runner_up = candidates[1] if len(candidates) > 1 else None
+        lead = candidates[0].score - (runner_up.score if runner_up else 0.0)
+        related = runner_up is not None and self._related(best.id, runner_up.entry_id)
+        if candidates[0].score >= cfg.answer_threshold and (lead >= cfg.margin or related):
+            return Match(query, "answer", best, candidates)
+        return Match(query, "clarify", best, candidates)
+
+    def _related(self, a: str, b: str) -> bool:
+        """Linked entries: answering either is right, and the other shows as a follow-up."""
+        first, second = self.kb.by_id[a], self.kb.by_id[b]
+        return b in first.follow_ups or a in second.follow_ups
+
+    def clarify_options(self, match: Match) -> list[Entry]:
+        """The entries to offer in a "did you mean": close to the best, never a redirect."""
+        if not match.candidates:
+            return []
+        floor = max(self.config.clarify_threshold, match.score - 2 * self.config.margin - 10)
+        out = []
+        for candidate in match.candidates:
+            entry = self.kb.by_id[candidate.entry_id]
+            if candidate.score >= floor and not entry.is_fallback:
+                out.append(entry)
+        return out
+
+
+def _f_beta(recall: float, precision: float, *, beta: float) -> float:
+    """Harmonic mean leaning on recall: the question must be explained, not the phrasing."""
+    if recall <= 0 or precision <= 0:
+        return 0.0
+    b2 = beta * beta
+    return (1 + b2) * precision * recall / (b2 * precision + recall)
+
+
+def _stems(words: Iterable[str]) -> frozenset[str]:
+    return frozenset(stem(w) for w in words)
+
+
+_STOP_STEMS = _stems(STOP_WORDS) - _stems(FILLER_WORDS)
+_FILLER_STEMS = _stems(FILLER_WORDS)
