@@ -42,9 +42,9 @@ class TelegramConfig:
 class MatchingConfig:
     """When the matcher answers, asks "did you mean", or falls back (scores are 0-100)."""
 
-    answer_threshold: float = 62.0
-    clarify_threshold: float = 42.0
-    margin: float = 6.0
+    answer_threshold: float = 35.0
+    clarify_threshold: float = 31.0
+    margin: float = 4.0
 
 
 @dataclass(frozen=True)

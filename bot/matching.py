@@ -30,9 +30,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
-from rapidfuzz import process
+from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
+from bot.common_words import COMMON_WORDS
 from bot.config import MatchingConfig
 from bot.knowledge import Entry, KnowledgeBase
 
@@ -51,7 +52,10 @@ STOP_WORDS = frozenset(
     was we were what when where which while who whom why will with would you your yours
     yourself u ur im ive id dont cant wont whats hows thats theres lets gonna wanna gotta kinda
     really actually basically anyone someone something anything thing things way ways know
-    think want need like much many lot lots bit even still ever well""".split()
+    think want need like much many lot lots bit even still ever well advice advise tips tip
+    suggestion suggestions info information idea ideas thoughts opinion explain anybody
+    everyone everybody somebody honestly seriously literally totally guess wondering wonder
+    curious ask asking said say says yes yeah also else""".split()
 )
 # Chat filler: it must not move a real question's score, but alone it is small talk.
 FILLER_WORDS = frozenset(
@@ -60,13 +64,17 @@ FILLER_WORDS = frozenset(
     kindly hope""".split()
 )
 FILLER_WEIGHT = 0.12
-UNKNOWN_WORD_FACTOR = 0.75  # an unseen word weighs this share of the rarest known word
+BETA = 1.0  # phrasing similarity: harmonic mean of covering the question and the phrasing
+PHRASING_SHARE = 0.75  # the rest of the score is how much of the question the entry covers
+COMMON_WEIGHT = 0.7  # everyday English words: see bot/common_words.py
+MIN_CORRECTION_TARGET = 5  # never "correct" a word into short jargon such as cme, moc, img
+UNKNOWN_WORD_FACTOR = 0.5  # an unseen word weighs this share of the rarest known word
 _EMOJI_WORDS = {"👋": " hello ", "🙏": " thanks "}
 _CONTRACTIONS = (
     (re.compile(r"n['’]t\b"), " not"),
     (re.compile(r"['’](m|re|s|ve|ll|d)\b"), r"\1"),
 )
-_USMLE_SCORE = re.compile(r"^[12]\d\d$")
+_USMLE_SCORE = re.compile(r"^[12]\d\d$")  # "I got a 245": a three-digit score
 
 
 @dataclass(frozen=True)
@@ -104,29 +112,21 @@ def normalize(text: str) -> str:
     return " ".join(text.split())
 
 
+_PLURALS = (("ies", "y"), ("sses", "ss"), ("es", ""), ("s", ""))
 _SUFFIXES = (
-    ("izations", "ize"),
     ("ization", "ize"),
     ("isation", "ize"),
     ("ational", "ate"),
     ("ation", "at"),
     ("ition", "it"),
-    ("ments", ""),
     ("ment", ""),
-    ("ships", ""),
     ("ship", ""),
     ("ness", ""),
-    ("ities", ""),
     ("ity", ""),
-    ("ings", ""),
     ("ing", ""),
-    ("ies", "y"),
     ("ied", "y"),
-    ("ers", ""),
     ("er", ""),
     ("ed", ""),
-    ("es", ""),
-    ("s", ""),
     ("ly", ""),
     ("al", ""),
 )
@@ -134,26 +134,33 @@ _SUFFIXES = (
 
 @lru_cache(maxsize=65536)
 def stem(word: str) -> str:
-    """A light, deterministic stemmer: strip common suffixes, then cut long words to 7."""
+    """A light, deterministic stemmer: plural, one suffix, then cut long words to 7.
+
+    Good enough to make "certified", "certify" and "certification" meet; not a linguist.
+    """
     if len(word) <= 3 or not word.isalpha():
         return word
+    for suffix, replacement in _PLURALS:
+        base = word[: -len(suffix)]
+        if word.endswith(suffix) and len(base) >= 3 and not base.endswith(("s", "u", "i")):
+            word = base + replacement
+            break
     for _ in range(2):
         for suffix, replacement in _SUFFIXES:
-            if word.endswith(suffix):
-                base = word[: -len(suffix)]
-                if len(base) < 4 or (suffix in ("s", "es") and base.endswith(("s", "u", "i"))):
-                    continue
-                if suffix.startswith("er") and base.endswith("e"):  # career, volunteer
-                    continue
-                word = base + replacement
-                break
-        else:
+            base = word[: -len(suffix)]
+            if not word.endswith(suffix) or len(base) < (5 if suffix == "ly" else 4):
+                continue
+            if suffix == "er" and base.endswith("e"):  # career, volunteer
+                continue
+            word = base + replacement
+            break
+        if suffix not in ("ship", "ment", "ness"):  # leadership -> leader -> lead
             break
     if word.endswith("e") and len(word) > 4:
         word = word[:-1]
     if word.endswith("y") and len(word) > 4:
         word = word[:-1] + "i"
-    if len(word) > 1 and word[-1] == word[-2] and word[-1] not in "aeiouls":
+    if len(word) > 4 and word[-1] == word[-2] and word[-1] not in "aeiouls":
         word = word[:-1]  # running -> runn -> run
     return word[:7]
 
@@ -191,13 +198,17 @@ class Matcher:
         # Most frequent first, so an equally close correction picks the likelier word.
         by_length: dict[int, list[str]] = defaultdict(list)
         for word in sorted(word_count, key=lambda w: (-word_count[w], w)):
-            if len(word) >= 3 and word.isalpha():
+            if len(word) >= MIN_CORRECTION_TARGET and word.isalpha():
                 by_length[len(word)].append(word)
         self._by_length = dict(by_length)
         self._exact: dict[str, int] = {}
         analysed: list[tuple[int, list[str]]] = []
+        self._exact_keys: list[str] = []
         for entry_index, text in texts:
-            self._exact.setdefault(" ".join(normalize(text).split()), entry_index)
+            exact_key = normalize(text)
+            if exact_key not in self._exact:
+                self._exact[exact_key] = entry_index
+                self._exact_keys.append(exact_key)
             analysed.append((entry_index, self._analyse(text, correct=False)))
         self._entry_tokens: list[set[str]] = [set() for _ in self._entries]
         for entry_index, tokens in analysed:
@@ -242,13 +253,21 @@ class Matcher:
 
     def _correct(self, word: str) -> str:
         """The known word `word` was probably meant to be, or `word` itself."""
-        if word in self._vocab or len(word) < 4 or not word.isalpha():
+        if word in self._vocab or len(word) < 3 or not word.isalpha():
             return word
+        if len(word) == 3:  # "wat", "hw": only ever a chat word, never a topic
+            found = process.extractOne(word, _SHORT_CHAT_WORDS, scorer=OSA.distance, score_cutoff=1)
+            return found[0] if found is not None else word
         return self._correct_cached(word)
 
     @lru_cache(maxsize=16384)  # noqa: B019 - one matcher per knowledge version, bounded cache
     def _correct_cached(self, word: str) -> str:
         limit = 1 if len(word) < 8 else 2
+        if len(word) == 4:  # "bord" -> "board", but "come" must not become "cme"
+            found = process.extractOne(
+                word, self._by_length.get(5, []), scorer=OSA.distance, score_cutoff=1
+            )
+            return found[0] if found is not None else word
         best: tuple[int, int, str] | None = None
         for length in range(len(word) - limit, len(word) + limit + 1):
             choices = self._by_length.get(length)
@@ -266,7 +285,7 @@ class Matcher:
         words = normalize(text).split()
         if correct:
             words = [self._correct(w) for w in words]
-        stems = ["score" if _USMLE_SCORE.match(w) else stem(w) for w in words]
+        stems = [_SCORE_STEM if _USMLE_SCORE.match(w) else stem(w) for w in words]
         rewritten = self._rewrite(stems)
         return [t for t in rewritten if t not in _STOP_STEMS]
 
@@ -288,6 +307,8 @@ class Matcher:
 
     def _weight(self, token: str, *, has_content: bool) -> float:
         base = self._idf.get(token, self._unknown_weight)
+        if token in _COMMON_STEMS:
+            base *= COMMON_WEIGHT
         if token in _FILLER_STEMS and has_content:
             return base * FILLER_WEIGHT
         return base
@@ -320,7 +341,7 @@ class Matcher:
             return {exact: 100.0}
         tokens = set(self._analyse(query, correct=True))
         if not tokens:
-            return {}
+            return self._score_stop_words_only(key)
         has_content = any(t not in _FILLER_STEMS for t in tokens)
         weights = {t: self._weight(t, has_content=has_content) for t in tokens}
         total = sum(weights.values())
@@ -335,7 +356,7 @@ class Matcher:
             phrasing = self._phrasings[pid]
             recall = shared / total
             precision = shared / phrasing.weight if phrasing.weight else 0.0
-            similarity = _f_beta(recall, precision, beta=1.6)
+            similarity = _f_beta(recall, precision, beta=BETA)
             if similarity > best_phrasing[phrasing.entry]:
                 best_phrasing[phrasing.entry] = similarity
         coverage: dict[int, float] = defaultdict(float)
@@ -343,8 +364,17 @@ class Matcher:
             for entry_index in self._entry_postings.get(token, ()):
                 coverage[entry_index] += weight
         return {
-            e: 100.0 * (0.55 * best_phrasing[e] + 0.45 * coverage[e] / total) for e in best_phrasing
+            e: 100.0
+            * (PHRASING_SHARE * best_phrasing[e] + (1 - PHRASING_SHARE) * coverage[e] / total)
+            for e in best_phrasing
         }
+
+    def _score_stop_words_only(self, key: str) -> dict[int, float]:
+        """ "who are you" is all stop words: compare whole strings, strictly."""
+        found = process.extractOne(key, self._exact_keys, scorer=fuzz.ratio, score_cutoff=85)
+        if found is None:
+            return {}
+        return {self._exact[found[0]]: float(found[1])}
 
     def _decide(self, query: str, candidates: tuple[Candidate, ...]) -> Match:
         cfg = self.config
@@ -363,6 +393,8 @@ class Matcher:
     def _related(self, a: str, b: str) -> bool:
         """Linked entries: answering either is right, and the other shows as a follow-up."""
         first, second = self.kb.by_id[a], self.kb.by_id[b]
+        if first.kind == second.kind == "smalltalk":
+            return True
         return b in first.follow_ups or a in second.follow_ups
 
     def clarify_options(self, match: Match) -> list[Entry]:
@@ -391,4 +423,7 @@ def _stems(words: Iterable[str]) -> frozenset[str]:
 
 
 _STOP_STEMS = _stems(STOP_WORDS) - _stems(FILLER_WORDS)
+_SCORE_STEM = stem("score")
+_COMMON_STEMS = _stems(COMMON_WORDS)
+_SHORT_CHAT_WORDS = sorted(w for w in STOP_WORDS | FILLER_WORDS if 3 <= len(w) <= 4)
 _FILLER_STEMS = _stems(FILLER_WORDS)
