@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 install: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/faqbot run
+	$(BIN)/faqbot run --shell-without-token
 
 lint: $(STAMP)
 	$(BIN)/ruff check bot tests benchmarks

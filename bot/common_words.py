@@ -30,7 +30,7 @@ COMMON_WORDS = frozenset(
     hello help high him himself hit hold home honest hope horrible hot hour hours house huge
     human hurt idea imagine important impossible include including indeed inside instead interest
     interested involved issue issues item job join joke keep kept kid kill kind knew know known
-    large last late lately later least leave left less let level lie life light likely line list
+    large last late med field fields area areas lately later least leave left less let level lie life light likely line list
     listen little live lived lives living long look looked looking lose losing lost loud love
     low lucky mad made main mainly major make makes making man manage many matter maybe mean
     means meant meet mind mine minute minutes miss mistake moment month months more morning

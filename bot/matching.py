@@ -55,7 +55,7 @@ STOP_WORDS = frozenset(
     think want need like much many lot lots bit even still ever well advice advise tips tip
     suggestion suggestions info information idea ideas thoughts opinion explain anybody
     everyone everybody somebody honestly seriously literally totally guess wondering wonder
-    curious ask asking said say says yes yeah also else""".split()
+    curious ask asking said say says yes yeah also else without within cannot""".split()
 )
 # Chat filler: it must not move a real question's score, but alone it is small talk.
 FILLER_WORDS = frozenset(
@@ -71,6 +71,8 @@ MIN_CORRECTION_TARGET = 5  # never "correct" a word into short jargon such as cm
 UNKNOWN_WORD_FACTOR = 0.5  # an unseen word weighs this share of the rarest known word
 _EMOJI_WORDS = {"👋": " hello ", "🙏": " thanks "}
 _CONTRACTIONS = (
+    (re.compile(r"\bcan['’]t\b"), "can not"),
+    (re.compile(r"\bwon['’]t\b"), "will not"),
     (re.compile(r"n['’]t\b"), " not"),
     (re.compile(r"['’](m|re|s|ve|ll|d)\b"), r"\1"),
 )
