@@ -67,7 +67,8 @@ FILLER_WEIGHT = 0.12
 BETA = 1.0  # phrasing similarity: harmonic mean of covering the question and the phrasing
 PHRASING_SHARE = 0.75  # the rest of the score is how much of the question the entry covers
 COMMON_WEIGHT = 0.7  # everyday English words: see bot/common_words.py
-MIN_CORRECTION_TARGET = 5  # never "correct" a word into short jargon such as cme, moc, img
+CENTRAL_PHRASINGS = 3  # a word in this many phrasings of an entry is fully "about" it
+MIN_CORRECTION_TARGET = 4  # never "correct" a word into short jargon such as cme, moc, img
 UNKNOWN_WORD_FACTOR = 0.5  # an unseen word weighs this share of the rarest known word
 _EMOJI_WORDS = {"👋": " hello ", "🙏": " thanks "}
 _CONTRACTIONS = (
@@ -183,7 +184,7 @@ class Matcher:
         self._entries: list[Entry] = list(kb.entries)
         self._synonyms = self._build_synonyms(kb.synonyms)
         self._max_variant = max((len(k) for k in self._synonyms), default=1)
-        self._vocab: set[str] = set(STOP_WORDS | FILLER_WORDS)
+        self._vocab: set[str] = set(STOP_WORDS | FILLER_WORDS | COMMON_WORDS)
         texts = [(i, q) for i, e in enumerate(self._entries) for q in (e.title, *e.questions)]
         word_count: dict[str, int] = defaultdict(int)
         for _, text in texts:
@@ -197,6 +198,8 @@ class Matcher:
             for word in normalize(canonical).split():
                 word_count[word] += 1
         self._vocab |= set(word_count)
+        for word in self._vocab:
+            word_count.setdefault(word, 0)  # known everyday words: valid, least preferred
         # Most frequent first, so an equally close correction picks the likelier word.
         by_length: dict[int, list[str]] = defaultdict(list)
         for word in sorted(word_count, key=lambda w: (-word_count[w], w)):
@@ -224,7 +227,10 @@ class Matcher:
         self._unknown_weight = UNKNOWN_WORD_FACTOR * math.log((n + 1) / 0.5)
         self._phrasings: list[_Phrasing] = []
         self._postings: dict[str, list[int]] = defaultdict(list)
-        self._entry_postings: dict[str, list[int]] = defaultdict(list)
+        # How central a word is to an entry: a word in one phrasing is weaker evidence than
+        # one in many ("are you an AI" does not make the bot's about page a tech topic).
+        self._entry_postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        token_phrasings: dict[tuple[str, int], int] = defaultdict(int)
         for entry_index, tokens in analysed:
             content = frozenset(tokens)
             if not content:
@@ -234,9 +240,10 @@ class Matcher:
             self._phrasings.append(_Phrasing(entry_index, content, weight))
             for token in content:
                 self._postings[token].append(pid)
-        for entry_index, vocabulary in enumerate(self._entry_tokens):
-            for token in vocabulary:
-                self._entry_postings[token].append(entry_index)
+                token_phrasings[token, entry_index] += 1
+        for (token, entry_index), count in token_phrasings.items():
+            centrality = 0.5 + 0.5 * min(count / CENTRAL_PHRASINGS, 1.0)
+            self._entry_postings[token].append((entry_index, centrality))
 
     # ----------------------------------------------------------------- analysis
 
@@ -356,15 +363,15 @@ class Matcher:
         best_phrasing: dict[int, float] = defaultdict(float)
         for pid, shared in overlap.items():
             phrasing = self._phrasings[pid]
-            recall = shared / total
-            precision = shared / phrasing.weight if phrasing.weight else 0.0
+            recall = min(shared / total, 1.0)
+            precision = min(shared / phrasing.weight, 1.0) if phrasing.weight else 0.0
             similarity = _f_beta(recall, precision, beta=BETA)
             if similarity > best_phrasing[phrasing.entry]:
                 best_phrasing[phrasing.entry] = similarity
         coverage: dict[int, float] = defaultdict(float)
         for token, weight in weights.items():
-            for entry_index in self._entry_postings.get(token, ()):
-                coverage[entry_index] += weight
+            for entry_index, centrality in self._entry_postings.get(token, ()):
+                coverage[entry_index] += weight * centrality
         return {
             e: 100.0
             * (PHRASING_SHARE * best_phrasing[e] + (1 - PHRASING_SHARE) * coverage[e] / total)
