@@ -202,8 +202,9 @@ class Matcher:
             word_count.setdefault(word, 0)  # known everyday words: valid, least preferred
         # Most frequent first, so an equally close correction picks the likelier word.
         by_length: dict[int, list[str]] = defaultdict(list)
+        self._known_stems = {stem(w) for w in self._vocab}
         for word in sorted(word_count, key=lambda w: (-word_count[w], w)):
-            if len(word) >= MIN_CORRECTION_TARGET and word.isalpha():
+            if len(word) >= MIN_CORRECTION_TARGET and word.isalpha() and word not in STOP_WORDS:
                 by_length[len(word)].append(word)
         self._by_length = dict(by_length)
         self._exact: dict[str, int] = {}
@@ -262,7 +263,12 @@ class Matcher:
 
     def _correct(self, word: str) -> str:
         """The known word `word` was probably meant to be, or `word` itself."""
-        if word in self._vocab or len(word) < 3 or not word.isalpha():
+        if (
+            word in self._vocab
+            or len(word) < 3
+            or not word.isalpha()
+            or stem(word) in self._known_stems
+        ):
             return word
         if len(word) == 3:  # "wat", "hw": only ever a chat word, never a topic
             found = process.extractOne(word, _SHORT_CHAT_WORDS, scorer=OSA.distance, score_cutoff=1)
@@ -271,12 +277,10 @@ class Matcher:
 
     @lru_cache(maxsize=16384)  # noqa: B019 - one matcher per knowledge version, bounded cache
     def _correct_cached(self, word: str) -> str:
+        for i in range(1, len(word)):  # "thiis", "fulll": a doubled key is the likeliest slip
+            if word[i] == word[i - 1] and word[:i] + word[i + 1 :] in self._vocab:
+                return word[:i] + word[i + 1 :]
         limit = 1 if len(word) < 8 else 2
-        if len(word) == 4:  # "bord" -> "board", but "come" must not become "cme"
-            found = process.extractOne(
-                word, self._by_length.get(5, []), scorer=OSA.distance, score_cutoff=1
-            )
-            return found[0] if found is not None else word
         best: tuple[int, int, str] | None = None
         for length in range(len(word) - limit, len(word) + limit + 1):
             choices = self._by_length.get(length)
