@@ -77,6 +77,13 @@ _CONTRACTIONS = (
     (re.compile(r"n['’]t\b"), " not"),
     (re.compile(r"['’](m|re|s|ve|ll|d)\b"), r"\1"),
 )
+# Written in capitals these are specialties; in lower case "im" is a lazy "I'm".
+_UPPER_ABBREVIATIONS = {
+    "IM": "internal medicine",
+    "EM": "emergency medicine",
+    "FM": "family medicine",
+}
+_UPPER_ABBREVIATION = re.compile(r"\b(?:" + "|".join(_UPPER_ABBREVIATIONS) + r")\b")
 _USMLE_SCORE = re.compile(r"^[12]\d\d$")  # "I got a 245": a three-digit score
 
 
@@ -106,6 +113,7 @@ def normalize(text: str) -> str:
     """Lowercase, accent-free, punctuation-free text with single spaces."""
     for emoji, word in _EMOJI_WORDS.items():
         text = text.replace(emoji, word)
+    text = _UPPER_ABBREVIATION.sub(lambda m: _UPPER_ABBREVIATIONS[m.group(0)], text)
     text = unicodedata.normalize("NFKD", text.casefold())
     text = "".join(c for c in text if not unicodedata.combining(c))
     for pattern, replacement in _CONTRACTIONS:
@@ -257,6 +265,8 @@ class Matcher:
             target = tuple(stem(w) for w in normalize(canonical).split())
             for variant in variants:
                 key = tuple(stem(w) for w in normalize(variant).split())
+                if len(key) == 1 and key[0] in _STOP_STEMS:
+                    continue  # "evenings" stems to "even": never rewrite a stop word
                 if key and key != target:
                     rewrites[key] = target
         return rewrites
