@@ -49,8 +49,7 @@ STOP_WORDS = frozenset(
     how i if in into is it its just me might more most much must my myself no nor not now of
     off on once one only or other our out over own same shall she should so some such than that
     the their them then there these they this those through to too under until up upon us very
-    was we were what when where which while who whom why will with would you your yours
-    yourself u ur im ive id dont cant wont whats hows thats theres lets gonna wanna gotta kinda
+    was we were what when where which while who whom why will with would im ive id dont cant wont whats hows thats theres lets gonna wanna gotta kinda
     really actually basically anyone someone something anything thing things way ways know
     think want need like much many lot lots bit even still ever well advice advise tips tip
     suggestion suggestions info information idea ideas thoughts opinion explain anybody
@@ -61,7 +60,7 @@ STOP_WORDS = frozenset(
 FILLER_WORDS = frozenset(
     """hey hi hello hiya heya yo bot please pls plz thank thanks thx ty ok okay sorry quick
     question questions help guys sir madam dear doc friend buddy hmm um uh ah oh wow tell
-    kindly hope""".split()
+    kindly hope you your yours yourself u ur""".split()
 )
 FILLER_WEIGHT = 0.12
 BETA = 1.0  # phrasing similarity: harmonic mean of covering the question and the phrasing
@@ -212,7 +211,7 @@ class Matcher:
         by_length: dict[int, list[str]] = defaultdict(list)
         self._known_stems = {stem(w) for w in self._vocab}
         for word in sorted(word_count, key=lambda w: (-word_count[w], w)):
-            if len(word) >= MIN_CORRECTION_TARGET and word.isalpha() and word not in STOP_WORDS:
+            if len(word) >= MIN_CORRECTION_TARGET and word.isalpha():
                 by_length[len(word)].append(word)
         self._by_length = dict(by_length)
         self._exact: dict[str, int] = {}
@@ -292,12 +291,13 @@ class Matcher:
                 return word[:i] + word[i + 1 :]
         limit = 1 if len(word) < 8 else 2
         best: tuple[int, int, str] | None = None
+        short = len(word) < 5  # "lors" must not become the stop word "lots"
         for length in range(len(word) - limit, len(word) + limit + 1):
             choices = self._by_length.get(length)
             if not choices:
                 continue
             found = process.extractOne(word, choices, scorer=OSA.distance, score_cutoff=limit)
-            if found is not None:
+            if found is not None and not (short and found[0] in STOP_WORDS):
                 candidate, distance, rank = found
                 if best is None or (distance, rank) < best[:2]:
                     best = (int(distance), int(rank), candidate)
