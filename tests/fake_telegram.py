@@ -14,11 +14,14 @@ so ``chat_id=42`` arrives as ``"42"`` and ``reply_markup`` as a JSON string. We 
 Known simplifications: Markdown/MarkdownV2 are not parsed (the raw text counts as visible
 text); any integer chat id is accepted (no "chat not found" for unknown chats); callback and
 inline queries never expire by time; by default every update type is delivered.
+Stricter than Telegram on purpose: setMyCommands needs 1..100 commands (use deleteMyCommands,
+not an empty list) and, in HTML, a bare "&" is rejected (TDLib would tolerate it).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import html
 import itertools
 import json
@@ -57,11 +60,6 @@ _BUTTON_ACTIONS = (
 _CHAT_ACTIONS = frozenset(
     "typing upload_photo record_video upload_video record_voice upload_voice upload_document "
     "choose_sticker find_location record_video_note upload_video_note".split()
-)
-_ADMIN_RIGHTS = (  # fields PTB requires to build a ChatMemberAdministrator
-    "can_be_edited is_anonymous can_manage_chat can_delete_messages can_manage_video_chats "
-    "can_restrict_members can_promote_members can_change_info can_invite_users "
-    "can_post_stories can_edit_stories can_delete_stories".split()
 )
 _COMMAND_RE = re.compile(r"[a-z0-9_]{1,32}")
 _AUTO_ENTITY_RE = re.compile(
@@ -140,7 +138,9 @@ def parse_html(text: str) -> tuple[str, list[JSON]]:
             ref = _CHAR_REF_RE.match(text, i)
             code = None if ref is None or ref[1] else int(ref[2] or ref[3], 10 if ref[2] else 16)
             if ref is None or (code is not None and not (0 < code <= 0x10FFFF)):
-                raise fail(f'Character "&" must be escaped as "&amp;" at byte offset {byte_offset(i)}')
+                raise fail(
+                    f'Character "&" must be escaped as "&amp;" at byte offset {byte_offset(i)}'
+                )
             decoded = _NAMED_REFS[ref[1]] if ref[1] else chr(code or 0)
             out.append(decoded)
             pos16 += utf16_len(decoded)
@@ -177,7 +177,9 @@ def parse_html(text: str) -> tuple[str, list[JSON]]:
                 for a in _ATTR_RE.finditer(tag[3])
             }
             if name == "span" and attrs.get("class") != "tg-spoiler":
-                raise fail(f'Tag "span" must have class "tg-spoiler" at byte offset {byte_offset(i)}')
+                raise fail(
+                    f'Tag "span" must have class "tg-spoiler" at byte offset {byte_offset(i)}'
+                )
             if name == "a" and not attrs.get("href"):
                 raise fail(f'Tag "a" must have attribute "href" at byte offset {byte_offset(i)}')
             if name == "tg-emoji" and not attrs.get("emoji-id", "").isdigit():
@@ -193,7 +195,9 @@ def parse_html(text: str) -> tuple[str, list[JSON]]:
     return "".join(out), entities
 
 
-def _html_entity(name: str, attrs: dict[str, str], offset: int, length: int, done: list[JSON]) -> JSON:
+def _html_entity(
+    name: str, attrs: dict[str, str], offset: int, length: int, done: list[JSON]
+) -> JSON:
     """Build the MessageEntity for a closed tag; <pre><code class="language-x"> merges into pre."""
     kind = _HTML_ENTITY_TYPES[name]
     entity: JSON = {"type": kind, "offset": offset, "length": length}
@@ -283,18 +287,16 @@ def _unwrap(obj: JSON) -> JSON:
 class FakeTelegram:
     """In-process Bot API server. Use ``async with FakeTelegram(TOKEN) as fake:`` or start/stop."""
 
-    def __init__(self, token: str, *, username: str = "faqbot_test_bot", first_name: str = "FAQ Bot"):
+    def __init__(
+        self, token: str, *, username: str = "faqbot_test_bot", first_name: str = "FAQ Bot"
+    ):
         self.token = token
         bot_id = token.split(":", 1)[0]
         self.bot_user: JSON = {
-            "id": int(bot_id) if bot_id.isdigit() else 123456,
-            "is_bot": True,
-            "first_name": first_name,
-            "username": username,
-            "can_join_groups": True,
-            "can_read_all_group_messages": False,
-            "supports_inline_queries": True,
-        }
+            "id": int(bot_id) if bot_id.isdigit() else 123456, "is_bot": True,
+            "first_name": first_name, "username": username, "can_join_groups": True,
+            "can_read_all_group_messages": False, "supports_inline_queries": True,
+        }  # fmt: skip
         self.calls: list[Call] = []  # every authorised call, decoded, in arrival order
         self.errors: list[tuple[str, JSON, str]] = []  # (method, params, description) rejected
         self.requests_log: list[str] = []  # raw path + query of every HTTP request
@@ -304,7 +306,6 @@ class FakeTelegram:
         self.answered_callbacks: set[str] = set()
         self.answered_inline_queries: set[str] = set()
         self.blocked_chats: set[int] = set()
-        self.webhook_url = ""
         self._updates: list[JSON] = []
         self._last_update_id = 100_000
         self._allowed_updates: set[str] | None = None
@@ -323,8 +324,8 @@ class FakeTelegram:
         self._methods: dict[str, tuple[str, Callable[[JSON], Any]]] = {
             name.lower(): (name, getattr(self, "_" + name))
             for name in (
-                "getMe deleteWebhook setWebhook getWebhookInfo setMyCommands getMyCommands "
-                "deleteMyCommands getUpdates sendMessage editMessageText editMessageReplyMarkup "
+                "getMe deleteWebhook getWebhookInfo setMyCommands getMyCommands deleteMyCommands "
+                "getUpdates sendMessage editMessageText editMessageReplyMarkup "
                 "answerCallbackQuery answerInlineQuery sendChatAction deleteMessage "
                 "forwardMessage copyMessage"
             ).split()
@@ -385,7 +386,8 @@ class FakeTelegram:
             if asyncio.iscoroutine(result):
                 result = await result
         except ApiError as err:
-            self.errors.append((name, params, err.description))
+            if request.transport is not None:  # else the client gave up (e.g. an old long poll)
+                self.errors.append((name, params, err.description))
             return _reply(err)
         return web.json_response({"ok": True, "result": result})
 
@@ -402,7 +404,9 @@ class FakeTelegram:
 
     # ---------------------------------------------------------------- fault injection
 
-    def fail_next(self, method: str, status: int = 502, times: int = 1, description: str = "") -> None:
+    def fail_next(
+        self, method: str, status: int = 502, times: int = 1, description: str = ""
+    ) -> None:
         """Answer the next `times` calls of `method` ("*" = any) with a 5xx error."""
         text = description or {500: "Internal Server Error", 502: "Bad Gateway"}.get(status, "")
         self._faults[method].extend(_Fault("fail", status, 0, text) for _ in range(times))
@@ -410,7 +414,9 @@ class FakeTelegram:
     def rate_limit_next(self, method: str, retry_after: int = 1, times: int = 1) -> None:
         """Answer with 429 + parameters.retry_after, i.e. Telegram's flood control."""
         text = f"Too Many Requests: retry after {retry_after}"
-        self._faults[method].extend(_Fault("rate_limit", 429, retry_after, text) for _ in range(times))
+        self._faults[method].extend(
+            _Fault("rate_limit", 429, retry_after, text) for _ in range(times)
+        )
 
     def drop_next(self, method: str, times: int = 1) -> None:
         """Close the connection without any HTTP answer (PTB raises NetworkError)."""
@@ -462,10 +468,8 @@ class FakeTelegram:
                     f"calls so far: {seen}; errors: {self.errors}"
                 )
             event = self._call_event
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(event.wait(), remaining)
-            except TimeoutError:
-                pass
 
     def calls_to(self, method: str) -> list[JSON]:
         """Params of every call to `method` so far (claimed or not)."""
@@ -498,23 +502,16 @@ class FakeTelegram:
         return update
 
     def user(self, user_id: int = DEFAULT_USER_ID, username: str | None = None) -> JSON:
-        return {
-            "id": user_id,
-            "is_bot": False,
-            "first_name": f"User{user_id}",
-            "username": username or f"user{user_id}",
-            "language_code": "en",
-        }
+        """A human User object; helpers use it for ``from``."""
+        return {"id": user_id, "is_bot": False, "first_name": f"User{user_id}",
+                "username": username or f"user{user_id}", "language_code": "en"}  # fmt: skip
 
     def chat(self, chat_id: int, chat_type: str = "private", title: str | None = None) -> JSON:
         """Register (or fetch) a chat so bot replies to it echo the same Chat object."""
         if chat_id not in self.chats:
-            if chat_type == "private":
-                chat = {"id": chat_id, "type": "private", "first_name": f"User{chat_id}"}
-                chat["username"] = f"user{chat_id}"
-            else:
-                chat = {"id": chat_id, "type": chat_type, "title": title or f"Test {chat_type}"}
-            self.chats[chat_id] = chat
+            private = {"first_name": f"User{chat_id}", "username": f"user{chat_id}"}
+            named = private if chat_type == "private" else {"title": title or f"Test {chat_type}"}
+            self.chats[chat_id] = {"id": chat_id, "type": chat_type, **named}
         return self.chats[chat_id]
 
     def message(
@@ -534,6 +531,7 @@ class FakeTelegram:
         return self._user_message(content, user_id, chat_id, chat_type, reply_to_message, username)
 
     def sticker(self, emoji: str = "👍", *, user_id: int = DEFAULT_USER_ID, **kw: Any) -> JSON:
+        """Queue a sticker message (kw: chat_id, chat_type, reply_to_message, username)."""
         file_id = f"CAACAgIAAxkBAAI{next(self._query_ids)}"
         sticker = {
             "file_id": file_id, "file_unique_id": file_id[-8:], "type": "regular", "width": 512,
@@ -541,7 +539,10 @@ class FakeTelegram:
         }  # fmt: skip
         return self._user_message({"sticker": sticker}, user_id, **kw)
 
-    def photo(self, caption: str | None = None, *, user_id: int = DEFAULT_USER_ID, **kw: Any) -> JSON:
+    def photo(
+        self, caption: str | None = None, *, user_id: int = DEFAULT_USER_ID, **kw: Any
+    ) -> JSON:
+        """Queue a photo message (two sizes) with an optional caption; kw as for sticker()."""
         sizes = [
             {"file_id": f"AgACAgIAAxk{w}", "file_unique_id": f"AQAD{w}", "width": w,
              "height": w * 3 // 4, "file_size": w * 40}
@@ -564,7 +565,10 @@ class FakeTelegram:
         self._store(new)
         return self.push_update({"edited_message": new})
 
-    def channel_post(self, text: str, *, chat_id: int = -1009876543210, title: str = "Channel") -> JSON:
+    def channel_post(
+        self, text: str, *, chat_id: int = -1009876543210, title: str = "Channel"
+    ) -> JSON:
+        """Queue a post in a channel the bot administers (no ``from``, has ``sender_chat``)."""
         chat = self.chat(chat_id, "channel", title)
         post = {"message_id": self._next_id(chat_id), "sender_chat": chat, "chat": chat,
                 "date": int(time.time()), "text": text}  # fmt: skip
@@ -602,6 +606,7 @@ class FakeTelegram:
         return self.push_update({"callback_query": query})
 
     def inline_query(self, query: str, *, user_id: int = DEFAULT_USER_ID, offset: str = "") -> JSON:
+        """Queue an inline query; answerInlineQuery accepts its id exactly once."""
         query_id = str(next(self._query_ids))
         self._inline_ids.add(query_id)
         inline = {"id": query_id, "from": self.user(user_id), "query": query, "offset": offset,
@@ -622,20 +627,18 @@ class FakeTelegram:
         chat = self.chat(chat_id, chat_type)
         msg = {"message_id": self._next_id(chat_id), "from": self.user(user_id, username),
                "chat": chat, "date": int(time.time()), **content}  # fmt: skip
-        if reply_to_message is not None:
-            msg["reply_to_message"] = _unwrap(reply_to_message)
+        if reply_to_message is not None:  # Telegram nests replies only one level deep
+            target = _unwrap(reply_to_message)
+            msg["reply_to_message"] = {k: v for k, v in target.items() if k != "reply_to_message"}
         self._store(msg)
         return self.push_update({"message": msg})
 
     def _member(self, status: str) -> JSON:
-        member: JSON = {"user": self.bot_user, "status": status}
-        if status == "kicked":
-            member["until_date"] = 0
-        elif status == "administrator":
-            member.update(dict.fromkeys(_ADMIN_RIGHTS, False))
-        elif status not in ("member", "left"):
+        if status not in ("member", "left", "kicked"):
             raise ValueError(f"unsupported chat member status {status!r}")
-        return member
+        return {"user": self.bot_user, "status": status} | (
+            {"until_date": 0} if status == "kicked" else {}
+        )
 
     # ---------------------------------------------------------------- state helpers
 
@@ -667,7 +670,9 @@ class FakeTelegram:
         return self.chat(chat_id, "private" if chat_id > 0 else "supergroup")
 
     def _find(self, params: JSON, missing: str, chat_key: str = "chat_id") -> JSON:
-        msg = self.messages.get(self._chat_id(params, chat_key), {}).get(params.get("message_id"))
+        msg = self.messages.get(self._chat_id(params, chat_key), {}).get(
+            int(params.get("message_id") or 0)
+        )
         if msg is None:
             raise ApiError(400, f"Bad Request: {missing}")
         return msg
@@ -687,19 +692,20 @@ class FakeTelegram:
         return text, entities
 
     def _new_bot_message(self, chat: JSON, content: JSON, params: JSON) -> JSON:
+        """Store and return a Message from the bot; resolves reply_parameters like Telegram."""
+        reply: JSON = params.get("reply_parameters") or {
+            "message_id": params.get("reply_to_message_id")
+        }
+        target = None
+        if reply["message_id"] is not None:
+            in_chat = self.messages.get(int(reply.get("chat_id") or chat["id"]), {})
+            target = in_chat.get(reply["message_id"])
+            if target is None and not reply.get("allow_sending_without_reply"):
+                raise ApiError(400, "Bad Request: message to be replied not found")
         msg: JSON = {"message_id": self._next_id(chat["id"]), "from": self.bot_user,
                      "chat": chat, "date": int(time.time())}  # fmt: skip
-        reply = params.get("reply_parameters") or (
-            {"message_id": params["reply_to_message_id"]} if "reply_to_message_id" in params else None
-        )
-        if reply:
-            where = {"chat_id": reply.get("chat_id", chat["id"]), "message_id": reply["message_id"]}
-            try:
-                target = self._find(where, "message to be replied not found")
-                msg["reply_to_message"] = {k: v for k, v in target.items() if k != "reply_to_message"}
-            except ApiError:
-                if not reply.get("allow_sending_without_reply"):
-                    raise
+        if target is not None:
+            msg["reply_to_message"] = {k: v for k, v in target.items() if k != "reply_to_message"}
         msg.update((k, v) for k, v in content.items() if v)
         if markup := _inline_markup(params.get("reply_markup")):
             msg["reply_markup"] = markup
@@ -712,17 +718,12 @@ class FakeTelegram:
         return self.bot_user
 
     def _deleteWebhook(self, params: JSON) -> bool:
-        self.webhook_url = ""
         if params.get("drop_pending_updates"):
             self._updates.clear()
         return True
 
-    def _setWebhook(self, params: JSON) -> bool:
-        self.webhook_url = str(params.get("url", ""))
-        return True
-
     def _getWebhookInfo(self, params: JSON) -> JSON:
-        return {"url": self.webhook_url, "has_custom_certificate": False,
+        return {"url": "", "has_custom_certificate": False,
                 "pending_update_count": len(self._updates)}  # fmt: skip
 
     @staticmethod
@@ -732,7 +733,9 @@ class FakeTelegram:
 
     def _setMyCommands(self, params: JSON) -> bool:
         commands = params.get("commands")
-        if not isinstance(commands, list) or not commands or len(commands) > 100:
+        if not isinstance(commands, list) or not commands:  # a project rule, see module doc
+            raise ApiError(400, "Bad Request: commands must be a non-empty list (fake-only rule)")
+        if len(commands) > 100:
             raise ApiError(400, "Bad Request: BOT_COMMANDS_TOO_MUCH")
         for cmd in commands:
             if not isinstance(cmd, dict) or not _COMMAND_RE.fullmatch(str(cmd.get("command", ""))):
@@ -753,9 +756,6 @@ class FakeTelegram:
 
     async def _getUpdates(self, params: JSON) -> list[JSON]:
         """Long poll: confirm by offset, answer at once if something is queued, else wait."""
-        if self.webhook_url:
-            raise ApiError(409, "Conflict: can't use getUpdates method while webhook is active; "
-                           "use deleteWebhook to delete the webhook first")  # fmt: skip
         offset = int(params.get("offset") or 0)
         limit = min(max(int(params.get("limit") or 100), 1), 100)
         timeout = max(float(params.get("timeout") or 0), 0.0)
@@ -771,14 +771,14 @@ class FakeTelegram:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
-            ready = [u for u in self._updates if self._allowed(u)][:limit]
+            # Types outside allowed_updates are never delivered, as if Telegram never made them.
+            self._updates = [u for u in self._updates if self._allowed(u)]
+            ready = self._updates[:limit]
             if ready or self._closing or loop.time() >= deadline:
                 return ready
             event = self._update_event
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(event.wait(), deadline - loop.time())
-            except TimeoutError:
-                pass
             if generation != self._poll_generation:
                 raise ApiError(409, "Conflict: terminated by other getUpdates request; make sure "
                                "that only one bot instance is running")  # fmt: skip
@@ -819,9 +819,9 @@ class FakeTelegram:
         check_reply_markup(params.get("reply_markup"))
         if msg is None:
             return True
-        if "text" not in msg:
-            raise ApiError(400, "Bad Request: there is no text in the message to edit")
-        return self._apply_edit(msg, {"text": text, "entities": entities or None}, params.get("reply_markup"))
+        return self._apply_edit(
+            msg, {"text": text, "entities": entities or None}, params.get("reply_markup")
+        )
 
     def _editMessageReplyMarkup(self, params: JSON) -> JSON | bool:
         msg = self._editable(params)
@@ -867,28 +867,30 @@ class FakeTelegram:
         del self.messages[msg["chat"]["id"]][msg["message_id"]]
         return True
 
-    def _copy_content(self, params: JSON, missing: str) -> tuple[JSON, JSON, JSON]:
+    def _forward_or_copy(self, params: JSON, forward: bool) -> JSON:
         chat = self._sendable_chat(params)
-        source = self._find(params, missing, chat_key="from_chat_id")
+        verb = "forward" if forward else "copy"
+        source = self._find(params, f"message to {verb} not found", chat_key="from_chat_id")
         skip = {"message_id", "from", "chat", "date", "edit_date", "reply_to_message",
                 "reply_markup", "forward_origin", "sender_chat"}  # fmt: skip
-        return chat, source, {k: v for k, v in source.items() if k not in skip}
-
-    def _forwardMessage(self, params: JSON) -> JSON:
-        chat, source, content = self._copy_content(params, "message to forward not found")
-        if "from" in source:
-            origin = {"type": "user", "date": source["date"], "sender_user": source["from"]}
-        else:
-            origin = {"type": "channel", "date": source["date"], "chat": source["chat"],
-                      "message_id": source["message_id"]}  # fmt: skip
-        return self._new_bot_message(chat, {**content, "forward_origin": origin}, {})
-
-    def _copyMessage(self, params: JSON) -> JSON:
-        chat, _, content = self._copy_content(params, "message to copy not found")
+        content = {k: v for k, v in source.items() if k not in skip}
+        if forward:
+            origin = (
+                {"type": "user", "sender_user": source["from"]} if "from" in source
+                else {"type": "channel", "chat": source["chat"], "message_id": source["message_id"]}
+            )  # fmt: skip
+            content["forward_origin"] = {**origin, "date": source["date"]}
+            return self._new_bot_message(chat, content, {})
         check_reply_markup(params.get("reply_markup"))
         if params.get("caption") is not None:
             content["caption"] = params["caption"]
         return {"message_id": self._new_bot_message(chat, content, params)["message_id"]}
+
+    def _forwardMessage(self, params: JSON) -> JSON:
+        return self._forward_or_copy(params, forward=True)
+
+    def _copyMessage(self, params: JSON) -> JSON:
+        return self._forward_or_copy(params, forward=False)
 
 
 def _reply(err: ApiError) -> web.Response:
@@ -916,9 +918,8 @@ async def _read_params(request: web.Request) -> JSON:
     elif request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
         for key, value in (await request.post()).items():
             if isinstance(value, web.FileField):
-                data = value.file.read()
-                params[key] = {"file_name": value.filename, "content_type": value.content_type,
-                               "size": len(data)}  # fmt: skip
+                size = len(value.file.read())
+                params[key] = {"file_name": value.filename, "size": size}
             else:
-                params[key] = _decode_form_value(key, value)
+                params[key] = _decode_form_value(key, str(value))
     return params
