@@ -47,7 +47,7 @@ COMMON_WORDS = frozenset(
     street strong stuck stuff stupid suddenly suppose sure surprise take taken takes taking talk
     talking tell terrible than thank thing things think third though thought three throw time
     times tiny today together told tomorrow tonight took top total totally touch tough toward
-    town tried trouble true truly trust try trying turn two type under understand unless until
+    town train tried trouble true truly trust try trying turn two type under understand unless until
     upset use used useful usual usually very view wait walk wall want wanted war warm watch
     water week weeks weird welcome went white whole whose wide wife win wish within without
     woman wonder wonderful word words world worried worry worse worst worth wow write wrong year

@@ -89,7 +89,13 @@ _TOP: dict[str, tuple[type, ...]] = {
 
 
 def _type_name(types: tuple[type, ...]) -> str:
-    names = {int: "a number", float: "a number", str: "text", bool: "true or false"}
+    names = {
+        int: "a number",
+        float: "a number",
+        str: "text",
+        bool: "true or false",
+        dict: "a mapping",
+    }
     words = [names.get(t, "a list" if t is list else "") for t in types if t is not type(None)]
     return " or ".join(dict.fromkeys(w for w in words if w))
 
@@ -177,7 +183,8 @@ def _read(path: Path) -> tuple[Config, list[Problem]]:
         )
     retention = sections["privacy"].get("retention_days", 90)
     if isinstance(retention, int) and retention < 1:
-        line = data.key_lines.get("privacy", 0)
+        privacy = top.get("privacy")
+        line = privacy.key_lines.get("retention_days", 0) if isinstance(privacy, LineDict) else 0
         problems.append(
             Problem(shown, line, "'privacy.retention_days' must be 1 or more (or null)")
         )

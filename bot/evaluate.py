@@ -178,33 +178,47 @@ def _neighbours(letter: str) -> str:
                 if 0 <= other < len(_KEYBOARD):
                     near += _KEYBOARD[other][c : c + 1]
             return near or letter
-    return letter
+    return "etaoin".replace(letter, "")  # not on the keyboard (é, digits): a common letter
 
 
 def typo_variants(question: str, count: int) -> list[str]:
-    """`count` deterministic one-typo variants: a swap, drop, double or a neighbour key."""
+    """`count` deterministic one-typo variants: a swap, drop, double or a neighbour key.
+
+    Every variant differs from the question; a question with no word of three letters or
+    more ("hi") has none.
+    """
     words = question.split()
     long_words = [i for i, w in enumerate(words) if sum(ch.isalpha() for ch in w) >= 4]
+    long_words = long_words or [
+        i for i, w in enumerate(words) if sum(ch.isalpha() for ch in w) >= 3
+    ]
     if not long_words:
         return []
     out: list[str] = []
     for n in range(count):
         rng = random.Random(f"{question}#{n}")
-        i = rng.choice(long_words)
-        word = words[i]
-        letters = [k for k, ch in enumerate(word) if ch.isalpha()]
-        k = rng.choice(letters[1:-1] or letters)
-        op = rng.choice(("swap", "drop", "double", "near"))
-        if op == "swap" and k + 1 < len(word):
-            changed = word[:k] + word[k + 1] + word[k] + word[k + 2 :]
-        elif op == "drop":
-            changed = word[:k] + word[k + 1 :]
-        elif op == "double":
-            changed = word[:k] + word[k] + word[k:]
-        else:
-            changed = word[:k] + rng.choice(_neighbours(word[k].lower())) + word[k + 1 :]
-        out.append(" ".join([*words[:i], changed, *words[i + 1 :]]))
+        for _ in range(50):  # a swap of two equal letters changes nothing: draw again
+            variant = _one_typo(words, rng.choice(long_words), rng)
+            if variant != question:
+                out.append(variant)
+                break
     return out
+
+
+def _one_typo(words: list[str], i: int, rng: random.Random) -> str:
+    word = words[i]
+    letters = [k for k, ch in enumerate(word) if ch.isalpha()]
+    k = rng.choice(letters[1:-1] or letters)
+    op = rng.choice(("swap", "drop", "double", "near"))
+    if op == "swap" and k + 1 < len(word):
+        changed = word[:k] + word[k + 1] + word[k] + word[k + 2 :]
+    elif op == "drop":
+        changed = word[:k] + word[k + 1 :]
+    elif op == "double":
+        changed = word[:k] + word[k] + word[k:]
+    else:
+        changed = word[:k] + rng.choice(_neighbours(word[k].lower())) + word[k + 1 :]
+    return " ".join([*words[:i], changed, *words[i + 1 :]])
 
 
 def with_typos(cases: Iterable[Case], count: int) -> list[Case]:

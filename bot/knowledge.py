@@ -8,13 +8,13 @@ good knowledge. The file format is described in docs/knowledge-format.md.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bot.errors import KnowledgeError, Problem
+from bot.text import normalize
 from bot.yamlio import LineDict, LineList, line_of, load_yaml
 
 KINDS = ("milestone", "faq", "overview", "smalltalk", "redirect")
@@ -112,10 +112,8 @@ def _order_key(entry: Entry) -> int:
 
 
 def phrasing_key(text: str) -> str:
-    """Case-, accent- and punctuation-blind form used to spot duplicate phrasings."""
-    folded = unicodedata.normalize("NFKD", text.casefold())
-    folded = "".join(c for c in folded if not unicodedata.combining(c))
-    return " ".join(re.sub(r"[^\w]+", " ", folded).split())
+    """The form the matcher sees: two phrasings with one key are duplicates."""
+    return normalize(text)
 
 
 def display_path(path: Path) -> str:
@@ -135,6 +133,7 @@ class _Draft:
     key_lines: dict[str, int]
     question_lines: list[int]
     follow_up_lines: list[int]
+    question_paths: list[str] = field(default_factory=list)
 
 
 def load_knowledge(directory: Path) -> KnowledgeBase:
@@ -207,10 +206,10 @@ def _read_entry(item: LineDict, shown: str, problems: list[Problem]) -> _Draft |
     for key in item:
         if key not in _FIELDS:
             bad(key, f"{label}: unknown field '{key}'")
-    for key in _REQUIRED:
-        if key not in item or item[key] is None:
-            bad(key, f"{label}: missing field '{key}'")
-    if not ok:
+    missing = [key for key in _REQUIRED if key not in item or item[key] is None]
+    for key in missing:
+        bad(key, f"{label}: missing field '{key}'")
+    if missing:
         return None
     entry_id = item["id"]
     if not isinstance(entry_id, str) or not ID_PATTERN.match(entry_id):
@@ -345,7 +344,7 @@ def _apply_learned(
             old.follow_ups, old.order, old.source,
         )  # fmt: skip
         draft.question_lines.append(line)
-        draft.key_lines.setdefault(f"learned:{len(draft.question_lines)}", line)
+        draft.question_paths.append(shown)
     return drafts
 
 
@@ -378,9 +377,10 @@ def _check_whole(drafts: list[_Draft], shown_dir: str) -> list[Problem]:
                 )
             elif target == e.id:
                 problems.append(Problem(path, line, f"'{e.id}' follows up to itself"))
-        for question, line in zip(e.questions, d.question_lines, strict=True):
+        own = len(d.question_lines) - len(d.question_paths)
+        qpaths = [path] * own + d.question_paths  # learned phrasings live in learned.yaml
+        for question, line, qpath in zip(e.questions, d.question_lines, qpaths, strict=True):
             key = phrasing_key(question)
-            qpath = path
             if key in phrasings:
                 owner, where = phrasings[key]
                 same = "twice in" if owner == e.id else f"in '{owner}' and in"

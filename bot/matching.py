@@ -23,7 +23,6 @@ from __future__ import annotations
 import logging
 import math
 import re
-import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ from rapidfuzz.distance import OSA
 from bot.common_words import COMMON_WORDS
 from bot.config import MatchingConfig
 from bot.knowledge import Entry, KnowledgeBase
+from bot.text import normalize as normalize
 
 log = logging.getLogger(__name__)
 
@@ -60,29 +60,18 @@ STOP_WORDS = frozenset(
 FILLER_WORDS = frozenset(
     """hey hi hello hiya heya yo bot please pls plz thank thanks thx ty ok okay sorry quick
     question questions help guys sir madam dear doc friend buddy hmm um uh ah oh wow tell
-    kindly hope you your yours yourself u ur""".split()
+    kindly hope you your yours yourself u ur bye cya""".split()
 )
 FILLER_WEIGHT = 0.12
 BETA = 1.0  # phrasing similarity: harmonic mean of covering the question and the phrasing
 PHRASING_SHARE = 0.75  # the rest of the score is how much of the question the entry covers
 COMMON_WEIGHT = 0.7  # everyday English words: see bot/common_words.py
+EVERYDAY_ONLY_FACTOR = 0.45  # a match made only of everyday words rarely means the topic
+SHORT_QUESTION_WORDS = 3  # up to this many words, also compare the whole string
+WHOLE_STRING_CUTOFF = 86  # fuzz.ratio needed for a whole-string match ("bey" ~ "bye")
 CENTRAL_PHRASINGS = 3  # a word in this many phrasings of an entry is fully "about" it
 MIN_CORRECTION_TARGET = 4  # never "correct" a word into short jargon such as cme, moc, img
 UNKNOWN_WORD_FACTOR = 0.5  # an unseen word weighs this share of the rarest known word
-_EMOJI_WORDS = {"👋": " hello ", "🙏": " thanks "}
-_CONTRACTIONS = (
-    (re.compile(r"\bcan['’]t\b"), "can not"),
-    (re.compile(r"\bwon['’]t\b"), "will not"),
-    (re.compile(r"n['’]t\b"), " not"),
-    (re.compile(r"['’](m|re|s|ve|ll|d)\b"), r"\1"),
-)
-# Written in capitals these are specialties; in lower case "im" is a lazy "I'm".
-_UPPER_ABBREVIATIONS = {
-    "IM": "internal medicine",
-    "EM": "emergency medicine",
-    "FM": "family medicine",
-}
-_UPPER_ABBREVIATION = re.compile(r"\b(?:" + "|".join(_UPPER_ABBREVIATIONS) + r")\b")
 _USMLE_SCORE = re.compile(r"^[12]\d\d$")  # "I got a 245": a three-digit score
 
 
@@ -106,20 +95,6 @@ class Match:
     @property
     def score(self) -> float:
         return self.candidates[0].score if self.candidates else 0.0
-
-
-def normalize(text: str) -> str:
-    """Lowercase, accent-free, punctuation-free text with single spaces."""
-    for emoji, word in _EMOJI_WORDS.items():
-        text = text.replace(emoji, word)
-    text = _UPPER_ABBREVIATION.sub(lambda m: _UPPER_ABBREVIATIONS[m.group(0)], text)
-    text = unicodedata.normalize("NFKD", text.casefold())
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    for pattern, replacement in _CONTRACTIONS:
-        text = pattern.sub(replacement, text)
-    text = re.sub(r"(?<=[a-z])-(?=\d)", "", text)  # pgy-2 -> pgy2, step-1 stays split below
-    text = re.sub(r"[^a-z0-9]+", " ", text)
-    return " ".join(text.split())
 
 
 _PLURALS = (("ies", "y"), ("sses", "ss"), ("es", ""), ("s", ""))
@@ -179,7 +154,8 @@ def stem(word: str) -> str:
 class _Phrasing:
     entry: int
     tokens: frozenset[str]
-    weight: float
+    weight: float  # filler words discounted, as for a question with content
+    full_weight: float  # filler words at full weight, as for a filler-only question
 
 
 class Matcher:
@@ -209,7 +185,6 @@ class Matcher:
             word_count.setdefault(word, 0)  # known everyday words: valid, least preferred
         # Most frequent first, so an equally close correction picks the likelier word.
         by_length: dict[int, list[str]] = defaultdict(list)
-        self._known_stems = {stem(w) for w in self._vocab}
         for word in sorted(word_count, key=lambda w: (-word_count[w], w)):
             if len(word) >= MIN_CORRECTION_TARGET and word.isalpha():
                 by_length[len(word)].append(word)
@@ -245,7 +220,8 @@ class Matcher:
                 continue
             pid = len(self._phrasings)
             weight = sum(self._weight(t, has_content=True) for t in content)
-            self._phrasings.append(_Phrasing(entry_index, content, weight))
+            full = sum(self._weight(t, has_content=False) for t in content)
+            self._phrasings.append(_Phrasing(entry_index, content, weight, full))
             for token in content:
                 self._postings[token].append(pid)
                 token_phrasings[token, entry_index] += 1
@@ -276,13 +252,17 @@ class Matcher:
             word in self._vocab
             or len(word) < 3
             or not word.isalpha()
-            or stem(word) in self._known_stems
+            or self._plural_of_known(word)
         ):
             return word
         if len(word) == 3:  # "wat", "hw": only ever a chat word, never a topic
             found = process.extractOne(word, _SHORT_CHAT_WORDS, scorer=OSA.distance, score_cutoff=1)
             return found[0] if found is not None else word
         return self._correct_cached(word)
+
+    def _plural_of_known(self, word: str) -> bool:
+        """ "lors" is the plural of a known "lor", not a typo of "lots"."""
+        return word.endswith("s") and (word[:-1] in self._vocab or word[:-2] in self._vocab)
 
     @lru_cache(maxsize=16384)  # noqa: B019 - one matcher per knowledge version, bounded cache
     def _correct_cached(self, word: str) -> str:
@@ -364,8 +344,17 @@ class Matcher:
             return {exact: 100.0}
         tokens = set(self._analyse(query, correct=True))
         if not tokens:
-            return self._score_stop_words_only(key)
-        has_content = any(t not in _FILLER_STEMS for t in tokens)
+            return self._score_whole_string(key, cutoff=85)
+        scores = self._score_tokens(tokens)
+        if len(key.split()) <= SHORT_QUESTION_WORDS:  # "thanis", "bey": too short to correct
+            for entry, score in self._score_whole_string(key, cutoff=WHOLE_STRING_CUTOFF).items():
+                scores[entry] = max(scores.get(entry, 0.0), score)
+        return scores
+
+    def _score_tokens(self, tokens: set[str]) -> dict[int, float]:
+        """Weighted overlap of the question's words with each entry's phrasings."""
+        # A garbled word ("tjat") is not content: "thanks tjat helped" is still small talk.
+        has_content = any(t not in _FILLER_STEMS and t in self._idf for t in tokens)
         weights = {t: self._weight(t, has_content=has_content) for t in tokens}
         total = sum(weights.values())
         if total <= 0:
@@ -377,8 +366,11 @@ class Matcher:
         best_phrasing: dict[int, float] = defaultdict(float)
         for pid, shared in overlap.items():
             phrasing = self._phrasings[pid]
+            if not has_content and not phrasing.tokens <= _FILLER_STEMS:
+                continue  # "please" alone may only meet small talk like "help", "thanks"
             recall = min(shared / total, 1.0)
-            precision = min(shared / phrasing.weight, 1.0) if phrasing.weight else 0.0
+            size = phrasing.weight if has_content else phrasing.full_weight
+            precision = min(shared / size, 1.0) if size else 0.0
             similarity = _f_beta(recall, precision, beta=BETA)
             if similarity > best_phrasing[phrasing.entry]:
                 best_phrasing[phrasing.entry] = similarity
@@ -386,15 +378,20 @@ class Matcher:
         for token, weight in weights.items():
             for entry_index, centrality in self._entry_postings.get(token, ()):
                 coverage[entry_index] += weight * centrality
-        return {
-            e: 100.0
-            * (PHRASING_SHARE * best_phrasing[e] + (1 - PHRASING_SHARE) * coverage[e] / total)
+        share = PHRASING_SHARE if has_content else 1.0
+        scores = {
+            e: 100.0 * (share * best_phrasing[e] + (1 - share) * coverage[e] / total)
             for e in best_phrasing
         }
+        if has_content and not any(t in self._idf and t not in _EVERYDAY_STEMS for t in tokens):
+            # "how do I change a tire": sharing only everyday words is no evidence of a topic
+            scores = {e: s * EVERYDAY_ONLY_FACTOR for e, s in scores.items()}
+        return scores
 
-    def _score_stop_words_only(self, key: str) -> dict[int, float]:
-        """ "who are you" is all stop words: compare whole strings, strictly."""
-        found = process.extractOne(key, self._exact_keys, scorer=fuzz.ratio, score_cutoff=85)
+    def _score_whole_string(self, key: str, *, cutoff: float) -> dict[int, float]:
+        """Compare the whole question with every phrasing: for "who are you" (all stop
+        words) and for short questions whose one typo word correction could not mend."""
+        found = process.extractOne(key, self._exact_keys, scorer=fuzz.ratio, score_cutoff=cutoff)
         if found is None:
             return {}
         return {self._exact[found[0]]: float(found[1])}
@@ -450,3 +447,4 @@ _SCORE_STEM = stem("score")
 _COMMON_STEMS = _stems(COMMON_WORDS)
 _SHORT_CHAT_WORDS = sorted(w for w in STOP_WORDS | FILLER_WORDS if 3 <= len(w) <= 4)
 _FILLER_STEMS = _stems(FILLER_WORDS)
+_EVERYDAY_STEMS = _COMMON_STEMS | _FILLER_STEMS

@@ -1,0 +1,40 @@
+"""Text normalisation shared by the matcher and the knowledge validator.
+
+One function, so `faqbot check` calls two phrasings duplicates exactly when the matcher
+cannot tell them apart.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_EMOJI_WORDS = {"👋": " hello ", "🙏": " thanks "}
+_CONTRACTIONS = (
+    (re.compile(r"\bcan['’]t\b"), "can not"),
+    (re.compile(r"\bwon['’]t\b"), "will not"),
+    (re.compile(r"n['’]t\b"), " not"),
+    (re.compile(r"['’](m|re|s|ve|ll|d)\b"), r"\1"),
+)
+# Written in capitals these are specialties; in lower case "im" is a lazy "I'm".
+_UPPER_ABBREVIATIONS = {
+    "IM": "internal medicine",
+    "EM": "emergency medicine",
+    "FM": "family medicine",
+}
+_UPPER_ABBREVIATION = re.compile(r"\b(?:" + "|".join(_UPPER_ABBREVIATIONS) + r")\b")
+_PGY = re.compile(r"\bpgy\s*-?\s*(\d)")
+
+
+def normalize(text: str) -> str:
+    """Lowercase, accent-free, punctuation-free text with single spaces."""
+    for emoji, word in _EMOJI_WORDS.items():
+        text = text.replace(emoji, word)
+    text = _UPPER_ABBREVIATION.sub(lambda m: _UPPER_ABBREVIATIONS[m.group(0)], text)
+    text = unicodedata.normalize("NFKD", text.casefold())
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    for pattern, replacement in _CONTRACTIONS:
+        text = pattern.sub(replacement, text)
+    text = _PGY.sub(r"pgy\1", text)  # "PGY-2", "pgy 2" and "PGY2" are one word
+    text = re.sub(r"[^a-z0-9]+", " ", text)
+    return " ".join(text.split())

@@ -1,0 +1,411 @@
+"""The matcher on the shipped knowledge: normalisation, decision edge cases, typo and jargon
+tolerance, small talk, out-of-scope fallback, the shape of a Match, determinism, thresholds."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.config import MatchingConfig, bundled_knowledge_dir
+from bot.knowledge import KnowledgeBase, load_knowledge
+from bot.matching import Match, Matcher, normalize
+
+ROOT = Path(__file__).resolve().parent.parent
+IN_SCOPE_KINDS = {"milestone", "faq", "overview"}
+CONTINUING = {"continuous-learning", "faq-continuing-education"}
+BURNOUT = {"work-life-balance", "faq-work-life-balance", "maintaining-passion"}
+
+
+@pytest.fixture(scope="module")
+def kb() -> KnowledgeBase:
+    return load_knowledge(bundled_knowledge_dir())
+
+
+@pytest.fixture(scope="module")
+def matcher(kb: KnowledgeBase) -> Matcher:
+    return Matcher(kb)
+
+
+def answered(match: Match) -> str | None:
+    """The id the user is answered with, or None when not a plain answer."""
+    if match.decision == "answer" and match.entry is not None:
+        return match.entry.id
+    return None
+
+
+def describe(match: Match) -> str:
+    got = match.entry.id if match.entry else None
+    ranked = [(c.entry_id, c.score) for c in match.candidates]
+    return f"{match.query!r}: {match.decision} {got} {ranked}"
+
+
+# ----------------------------------------------------------------- normalisation
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Residency", "residency"),
+        ("RESIDENCY", "residency"),
+        ("résidency", "residency"),
+        ("Rèsidéncy", "residency"),
+        ("FELLOWSHIP?!", "fellowship"),
+        ("board-certification, please...", "board certification please"),
+        ("  many\t spaces\n here ", "many spaces here"),
+        ("residency 😀🎉", "residency"),
+        ("😀😀", ""),
+        ("¿¡!?.,;:", ""),
+    ],
+)
+def test_normalize(text: str, expected: str) -> None:
+    assert normalize(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("PGY-2", "pgy2"),
+        ("pgy-2", "PGY2"),
+        ("don't", "do not"),
+        ("doesn't", "does not"),
+        ("can't", "can not"),
+        ("won't", "will not"),
+        ("I’m lost", "I'm lost"),
+        ("what’s next", "what's next"),
+    ],
+)
+def test_normalize_treats_variants_alike(a: str, b: str) -> None:
+    assert normalize(a) == normalize(b)
+
+
+def test_pgy_2_is_read_as_residency_however_it_is_written(matcher: Matcher) -> None:
+    ids = {answered(matcher.match(q)) for q in ("PGY-2", "pgy2", "Pgy-2", "PGY 2")}
+    assert ids == {"residency"}
+
+
+# ----------------------------------------------------------------- decision edge cases
+
+
+@pytest.mark.parametrize("text", ["", " ", "   \n\t  ", "😀😀", "🎉", "???", "..."])
+def test_empty_whitespace_emoji_and_punctuation_fall_back(matcher: Matcher, text: str) -> None:
+    match = matcher.match(text)
+    assert match.decision == "fallback"
+    assert match.entry is None
+    assert match.candidates == ()
+    assert match.score == 0.0
+
+
+@pytest.mark.parametrize("text", ["what is the", "the", "how do i", "is it", "what about that"])
+def test_stop_words_only_fall_back(matcher: Matcher, text: str) -> None:
+    match = matcher.match(text)
+    assert match.decision == "fallback", describe(match)
+
+
+@pytest.mark.parametrize(
+    ("word", "expected"),
+    [
+        ("residency", {"residency"}),
+        ("Residency!", {"residency"}),
+        ("fellowship", {"fellowship"}),
+        ("retirement", {"retirement", "faq-retirement"}),
+        ("specialty", {"choosing-specialty", "faq-choosing-specialty"}),
+        ("CME", CONTINUING),
+    ],
+)
+def test_one_word_answers_its_topic(matcher: Matcher, word: str, expected: set[str]) -> None:
+    match = matcher.match(word)
+    assert answered(match) in expected, describe(match)
+
+
+def test_query_is_kept_trimmed(matcher: Matcher) -> None:
+    assert matcher.match("  residency \n").query == "residency"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a" * 4096,
+        ("residency " * 500)[:4096],
+        ("how do i choose a specialty after residency and fellowship? " * 80)[:4096],
+        " ".join(
+            "".join(random.Random(i).choice("abcdefghijklmnopqrstuvwxyz") for _ in range(1 + i % 9))
+            for i in range(900)
+        )[:4096],
+        "😀" * 4096,
+    ],
+    ids=["one-letter", "one-word", "one-question", "random-words", "emoji"],
+)
+def test_a_4096_character_message_returns_a_match(matcher: Matcher, text: str) -> None:
+    assert len(text) == 4096
+    match = matcher.match(text)
+    assert isinstance(match, Match)
+    assert match.decision in {"answer", "clarify", "fallback"}
+
+
+def test_a_long_repetition_of_one_topic_answers_it(matcher: Matcher) -> None:
+    assert answered(matcher.match(("residency " * 500)[:4096])) == "residency"
+
+
+# ----------------------------------------------------------------- traps of fuzzy scorers
+
+
+@pytest.mark.parametrize(
+    ("noisy", "plain"),
+    [
+        ("hey bot please, how do I choose a specialty", "how do I choose a specialty"),
+        ("hi! quick question please: what is a fellowship", "what is a fellowship"),
+        ("hello doc, how do I keep up with CME", "how do I keep up with CME"),
+    ],
+)
+def test_filler_words_do_not_change_the_answer(matcher: Matcher, noisy: str, plain: str) -> None:
+    clean = matcher.match(plain)
+    assert clean.decision == "answer", describe(clean)
+    with_filler = matcher.match(noisy)
+    assert answered(with_filler) == answered(clean), describe(with_filler)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "what is the weather",
+        "what is the weather like in boston",
+        "what time does the train leave",
+        "how do I change a tire",
+        "what is the best laptop",
+        "how do I bake bread",
+    ],
+)
+def test_one_shared_common_word_does_not_answer(matcher: Matcher, text: str) -> None:
+    match = matcher.match(text)
+    assert match.decision != "answer", describe(match)
+
+
+@pytest.mark.parametrize("text", ["please", "help please", "quick question please", "ok"])
+def test_filler_alone_never_answers_a_topic(matcher: Matcher, text: str) -> None:
+    match = matcher.match(text)
+    if match.decision == "answer":
+        assert match.entry is not None
+        assert match.entry.kind == "smalltalk", describe(match)
+
+
+# ----------------------------------------------------------------- typos and jargon
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("resdency", {"residency"}),
+        ("how long is resdency", {"residency"}),
+        ("fellowshp", {"fellowship"}),
+        ("should I do a fellowshp after residency", {"fellowship"}),
+        ("burnot", BURNOUT),
+        ("I think I have burnot", BURNOUT),
+        ("how do I pick a speciality", {"choosing-specialty", "faq-choosing-specialty"}),
+        ("retirment planning", {"retirement", "faq-retirement"}),
+    ],
+)
+def test_typos_are_tolerated(matcher: Matcher, text: str, expected: set[str]) -> None:
+    match = matcher.match(text)
+    assert answered(match) in expected, describe(match)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("what should I expect as a PGY-1", {"residency"}),
+        ("what does a PGY-2 do", {"residency"}),
+        ("how many CME credits do I need each year", CONTINUING),
+        ("best way to earn CME", CONTINUING),
+        ("is MOC worth it", {"board-certification"}),
+        ("how does MOC work", {"board-certification"}),
+    ],
+)
+def test_jargon_is_understood(matcher: Matcher, text: str, expected: set[str]) -> None:
+    match = matcher.match(text)
+    assert answered(match) in expected, describe(match)
+
+
+# ----------------------------------------------------------------- small talk
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("hi", "greeting"),
+        ("Hi!", "greeting"),
+        ("hello", "greeting"),
+        ("hello there", "greeting"),
+        ("thanks!", "thanks"),
+        ("thank you so much!", "thanks"),
+        ("bye", "goodbye"),
+        ("bye!", "goodbye"),
+        ("who are you", "about-bot"),
+        ("who are you?", "about-bot"),
+    ],
+)
+def test_small_talk(matcher: Matcher, text: str, expected: str) -> None:
+    match = matcher.match(text)
+    assert answered(match) == expected, describe(match)
+
+
+@pytest.mark.parametrize("text", ["hi", "hi!", "Hi", "hii", "hi there", "hi bot", "hi hi"])
+def test_hi_never_gets_retirement(matcher: Matcher, text: str) -> None:
+    match = matcher.match(text)
+    assert "retirement" not in {c.entry_id for c in match.candidates[:1]}, describe(match)
+    assert match.entry is None or match.entry.kind == "smalltalk", describe(match)
+
+
+# ----------------------------------------------------------------- out of scope
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "can I get an H1B visa for residency",
+        "do I need a J-1 waiver",
+        "how much does a cardiologist make",
+        "what is the average salary of a family doctor",
+        "what's the dose of metformin for diabetes",
+        "max dose of ibuprofen for adults",
+        "is 250 a good step 1 score",
+        "what score do I need on step 2 ck for derm",
+    ],
+)
+def test_medically_adjacent_out_of_scope_falls_back(matcher: Matcher, text: str) -> None:
+    match = matcher.match(text)
+    assert match.decision == "fallback", describe(match)
+    assert match.entry is None or match.entry.kind == "redirect", describe(match)
+
+
+def test_a_matched_redirect_is_a_fallback_with_its_entry(matcher: Matcher) -> None:
+    match = matcher.match("do I need a J-1 waiver")
+    assert match.decision == "fallback"
+    assert match.entry is not None
+    assert match.entry.kind == "redirect"
+    assert match.candidates[0].entry_id == match.entry.id
+
+
+# ----------------------------------------------------------------- shape of a Match
+
+
+def _probe_questions() -> list[str]:
+    data = yaml.safe_load((ROOT / "tests/data/eval.yaml").read_text(encoding="utf-8"))
+    extra = ["", "hi", "hello there", "please", "hi bot", "hey hey", "residency", "what is the"]
+    return extra + [str(case["q"]) for case in data]
+
+
+def test_candidates_are_distinct_at_most_three_best_first_and_scored_0_to_100(
+    matcher: Matcher, kb: KnowledgeBase
+) -> None:
+    bad = []
+    for question in _probe_questions():
+        match = matcher.match(question)
+        ids = [c.entry_id for c in match.candidates]
+        scores = [c.score for c in match.candidates]
+        ok = (
+            len(ids) <= 3
+            and len(set(ids)) == len(ids)
+            and all(i in kb.by_id for i in ids)
+            and scores == sorted(scores, reverse=True)
+            and all(0.0 <= s <= 100.0 for s in scores)
+            and match.score == (scores[0] if scores else 0.0)
+            and (match.entry is None or match.entry.id == ids[0])
+            and (match.decision == "fallback" or match.entry is not None)
+            and not (match.decision != "fallback" and match.entry and match.entry.is_fallback)
+        )
+        if not ok:
+            bad.append(describe(match))
+    assert bad == []
+
+
+def test_the_same_question_gives_the_same_match(kb: KnowledgeBase, matcher: Matcher) -> None:
+    other = Matcher(kb)
+    for question in _probe_questions()[:80]:
+        first = matcher.match(question)
+        assert matcher.match(question) == first
+        assert other.match(question) == first
+
+
+def test_matching_is_the_same_in_every_process() -> None:
+    """Hash randomisation must not change a decision or a score (set/dict order)."""
+    script = (
+        "import json, sys\n"
+        "from bot.config import bundled_knowledge_dir\n"
+        "from bot.knowledge import load_knowledge\n"
+        "from bot.matching import Matcher\n"
+        "m = Matcher(load_knowledge(bundled_knowledge_dir()))\n"
+        "out = []\n"
+        "for q in json.load(sys.stdin):\n"
+        "    r = m.match(q)\n"
+        "    out.append([r.decision, r.entry.id if r.entry else None,\n"
+        "                [[c.entry_id, c.score] for c in r.candidates]])\n"
+        "print(json.dumps(out))\n"
+    )
+    questions = json.dumps(_probe_questions())
+    outputs = set()
+    for seed in ("0", "1", "12345"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        done = subprocess.run(
+            [sys.executable, "-c", script],
+            input=questions,
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            env=env,
+            check=True,
+        )
+        outputs.add(done.stdout)
+    assert len(outputs) == 1
+
+
+# ----------------------------------------------------------------- thresholds
+
+
+def test_thresholds_from_config_change_the_decision(kb: KnowledgeBase) -> None:
+    question = "residency"
+    assert answered(Matcher(kb).match(question)) == "residency"
+    strict = Matcher(kb, MatchingConfig(answer_threshold=100.5, clarify_threshold=31, margin=4))
+    match = strict.match(question)
+    assert match.decision == "clarify"
+    assert match.entry is not None and match.entry.id == "residency"
+    stricter = Matcher(kb, MatchingConfig(answer_threshold=100.5, clarify_threshold=100.5))
+    assert stricter.match(question).decision == "fallback"
+    assert stricter.match(question).entry is None
+
+
+def test_a_large_margin_turns_a_close_call_into_clarify(kb: KnowledgeBase) -> None:
+    default = Matcher(kb).match("how many CME credits do I need each year")
+    assert default.decision == "answer"
+    assert len(default.candidates) >= 2
+    unsure = Matcher(kb, MatchingConfig(answer_threshold=35, clarify_threshold=31, margin=101))
+    match = unsure.match("how many CME credits do I need each year")
+    # two linked entries may still answer (either is right); otherwise it must ask
+    if match.decision == "answer":
+        best, runner_up = (kb.by_id[c.entry_id] for c in match.candidates[:2])
+        assert runner_up.id in best.follow_ups or best.id in runner_up.follow_ups
+    else:
+        assert match.decision == "clarify"
+
+
+# ----------------------------------------------------------------- no front-end imports
+
+
+def test_matching_and_conversation_import_no_telegram_and_no_sqlite() -> None:
+    script = (
+        "import sys\n"
+        "import bot.matching, bot.conversation\n"
+        "bad = sorted(m for m in sys.modules\n"
+        "             if m.split('.')[0] in {'telegram', 'sqlite3', '_sqlite3'})\n"
+        "print(bad)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    assert done.stdout.strip() == "[]"
