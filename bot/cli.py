@@ -7,16 +7,20 @@ Exit codes: 0 fine, 1 a problem the user can fix (printed as one line each), 2 b
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn, TextIO
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from bot.config import Config, load_config
-from bot.errors import FaqbotError
+from bot.errors import FaqbotError, Problem
 from bot.knowledge import KnowledgeBase, load_knowledge
 from bot.matching import Match, Matcher
+
+if TYPE_CHECKING:
+    from bot.storage import SqliteStore as SqliteStoreType
 
 
 class _Parser(argparse.ArgumentParser):
@@ -147,6 +151,79 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     return int(run_bot(config, kb))
 
 
+def _open_store(args: argparse.Namespace) -> tuple[Config, SqliteStoreType]:
+    """The configured database, which must exist (reports never create an empty one)."""
+    from bot.storage import SqliteStore
+
+    config = load_config(args.config, knowledge_dir=args.knowledge)
+    return config, SqliteStore.open_existing(config.storage_path, config.privacy)
+
+
+def _titles(config: Config) -> dict[str, str]:
+    """Entry titles for reports; ids stand in when the knowledge does not load."""
+    try:
+        kb = load_knowledge(config.knowledge_dir)
+    except FaqbotError as exc:
+        sys.stderr.write(f"faqbot: showing entry ids: {exc.problems[0]}\n")
+        return {}
+    return {e.id: e.title for e in kb.entries}
+
+
+def _since(args: argparse.Namespace) -> float | None:
+    from bot.report import parse_since
+
+    try:
+        return parse_since(args.since)
+    except ValueError as exc:
+        raise FaqbotError([Problem("faqbot", 0, str(exc))]) from None
+
+
+def cmd_report(args: argparse.Namespace, out: TextIO) -> int:
+    """Summarise the question log; `--html FILE` also writes a page with charts."""
+    from bot.report import collect, format_text, render_html
+
+    since = _since(args)
+    config, store = _open_store(args)
+    with store:
+        data = collect(store, since, titles=_titles(config))
+    out.write(format_text(data))
+    if args.html is not None:
+        args.html.write_text(render_html(data), encoding="utf-8")
+        out.write(f"\nwrote {args.html}\n")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
+    """Write the question log, with decisions and feedback, as CSV."""
+    from bot.storage import EXPORT_COLUMNS
+
+    since = _since(args)
+    _config, store = _open_store(args)
+    with store:
+        rows = store.export_rows(since)
+    if str(args.csv) == "-":
+        _write_csv(out, rows, EXPORT_COLUMNS)
+        return 0
+    with open(args.csv, "w", newline="", encoding="utf-8") as handle:
+        _write_csv(handle, rows, EXPORT_COLUMNS)
+    out.write(f"wrote {len(rows)} rows to {args.csv}\n")
+    return 0
+
+
+def _write_csv(handle: TextIO, rows: list[dict[str, object]], columns: Sequence[str]) -> None:
+    writer = csv.DictWriter(handle, fieldnames=list(columns))
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: _cell(v) for k, v in row.items()})
+
+
+def _cell(value: object) -> object:
+    """Defuse spreadsheet formulas in user text (=, +, -, @ at the start of a cell)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = _Parser(add_help=False)
     common.add_argument("--config", type=Path, help="config file (default: ./config.yaml)")
@@ -173,6 +250,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="open the terminal chat when no token is configured (used by make run)",
     )
     run.set_defaults(func=cmd_run)
+    report = subs.add_parser("report", parents=[common], help="summarise the question log")
+    report.add_argument(
+        "--since", default="7d", help="period: 7d, 24h, 2w, 2024-05-01 or all (default: 7d)"
+    )
+    report.add_argument("--html", type=Path, metavar="FILE", help="also write an HTML page")
+    report.set_defaults(func=cmd_report)
+    export = subs.add_parser("export", parents=[common], help="the question log as CSV")
+    export.add_argument("--csv", type=Path, metavar="FILE", required=True, help="- for stdout")
+    export.add_argument("--since", default="all", help="period (default: all)")
+    export.set_defaults(func=cmd_export)
     return parser
 
 

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from typing import TextIO
 
+from bot.admin import setup as setup_operator_tools
 from bot.config import Config
-from bot.conversation import Button, Conversation, Event, Reply, Response
+from bot.conversation import Button, Conversation, Event, EventKind, Reply, Response
 from bot.knowledge import KnowledgeBase
 from bot.matching import Matcher
+from bot.state import MemoryStore, Store
 
 SHELL_USER = 1
 PROMPT = "you> "
@@ -35,14 +37,19 @@ def render(reply: Reply, first_number: int = 1) -> tuple[str, list[Button]]:
 class Shell:
     """Reads lines, feeds the conversation, prints responses."""
 
-    def __init__(self, conversation: Conversation, out: TextIO) -> None:
+    def __init__(self, conversation: Conversation, out: TextIO, *, admin: bool = False) -> None:
         self.conversation = conversation
         self.out = out
+        self.admin = admin
         self.buttons: list[Button] = []
 
     def show(self, response: Response) -> None:
         if response.toast:
             self.out.write(f"· {response.toast}\n")
+        if response.edit is not None:  # the pressed message changes; in a terminal, say so
+            self.out.write(f"· (message updated: {response.edit.text.splitlines()[0]})\n")
+        if response.forward is not None:
+            self.out.write(f"· (forwarded to chat {response.forward.chat_id})\n")
         buttons: list[Button] = []
         for reply in response.replies:
             text, pressable = render(reply, len(buttons) + 1)
@@ -55,22 +62,36 @@ class Shell:
     def feed(self, line: str) -> None:
         """Handle one typed line: a button number, a /command or a question."""
         text = line.strip()
+        kind: EventKind = "text"
         if text.isdigit() and 1 <= int(text) <= len(self.buttons):
-            event = Event("button", SHELL_USER, SHELL_USER, self.buttons[int(text) - 1].action)
+            kind, text = "button", self.buttons[int(text) - 1].action
         elif text.startswith("/"):
-            event = Event("command", SHELL_USER, SHELL_USER, text)
-        else:
-            event = Event("text", SHELL_USER, SHELL_USER, text)
+            kind = "command"
+        event = Event(kind, SHELL_USER, SHELL_USER, text, is_admin=self.admin)
         self.show(self.conversation.handle(event))
 
 
-def run_shell(config: Config, kb: KnowledgeBase, stdin: TextIO, out: TextIO) -> int:
-    """Chat until end of input; returns the exit code."""
-    shell = Shell(Conversation(kb, Matcher(kb, config.matching)), out)
-    out.write("faqbot terminal chat. Type a question, a button number, /help; Ctrl-D quits.\n")
-    shell.show(shell.conversation.handle(Event("command", SHELL_USER, SHELL_USER, "/start")))
+def run_shell(
+    config: Config,
+    kb: KnowledgeBase,
+    stdin: TextIO,
+    out: TextIO,
+    store: Store | None = None,
+    *,
+    admin: bool = False,
+) -> int:
+    """Chat until end of input; returns the exit code.
+
+    The store defaults to a `MemoryStore` (nothing is kept); `admin` makes the terminal user an
+    operator (/reload works on any store; /stats and /unanswered need a `SqliteStore`).
+    """
+    conversation = Conversation(kb, Matcher(kb, config.matching), store or MemoryStore())
+    setup_operator_tools(conversation, config)
+    shell = Shell(conversation, out, admin=admin)
     interactive = stdin.isatty()
     try:
+        out.write("faqbot terminal chat. Type a question, a button number, /help; Ctrl-D quits.\n")
+        shell.show(shell.conversation.handle(Event("command", SHELL_USER, SHELL_USER, "/start")))
         while True:
             if interactive:
                 out.write(PROMPT)
