@@ -563,7 +563,11 @@ class Conversation:
         if asks_something(text, mention):
             confirm = Reply(f"Got it, you're {stage.you_are} — I'll keep that in mind.")
             upcoming = self._next_milestone(stage)
-            if upcoming is not None and _FOLLOW_ON.match(mention.rest):  # "…, what now?"
+            # "I passed Step 2, what now?" has its own answer; "I'm a PGY-2, what now?" only
+            # names where they are, so it gets the next milestone.
+            full = self.matcher.match(text)
+            vague = full.decision != "answer" or (full.entry and full.entry.id == stage.milestone)
+            if vague and upcoming is not None and _FOLLOW_ON.match(mention.rest):
                 return Response((confirm, self.answer(event, upcoming)))
             return Response((confirm, self._ask(event, text, alternative=mention.rest)))
         return Response((self._stage_confirm(event, stage),))

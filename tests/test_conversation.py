@@ -266,7 +266,10 @@ def test_a_stage_statement_that_also_asks_gets_an_answer(conv: Conversation) -> 
     assert response.replies[1].entry_id == "fellowship"
     response = chat.send("I just passed Step 2, what now?")
     assert conv.store.stage(USER) == "applying"
-    assert response.replies[1].entry_id == "residency"  # the next milestone for the stage
+    assert response.replies[1].entry_id == "faq-after-passing"  # the question's own answer
+    response = chat.send("I'm a PGY-2, what now?")
+    assert conv.store.stage(USER) == "resident"
+    assert response.replies[1].entry_id == "fellowship"  # only a stage: the next milestone
     response = chat.send("I'm a new attending, how do I avoid burnout?")
     assert conv.store.stage(USER) == "new-attending"
     assert response.replies[1].entry_id == "work-life-balance"
