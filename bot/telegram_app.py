@@ -4,6 +4,11 @@ The only module that imports `telegram`. It turns updates into `Event`s, runs th
 core on a single worker thread (so storage I/O never blocks polling and events keep their
 order), and renders each `Reply` as HTML with an inline keyboard.
 
+Around the core it runs the operator's loop: "talk to a person" (a `Response.forward` goes to
+the support chat; a reply there to the forwarded message is relayed back to the user), knowledge
+reloads without a restart (SIGHUP, and a polling watch of the knowledge folder every
+`WATCH_INTERVAL` seconds), the daily retention purge, and per-admin command menus.
+
 Bot API rules followed here (https://core.telegram.org/bots/api):
 - message text is 1-4096 characters after entity parsing: long replies are split;
 - callback_data is 1-64 bytes: a button whose action would not fit is skipped;
@@ -14,17 +19,22 @@ Bot API rules followed here (https://core.telegram.org/bots/api):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import html
 import logging
 import re
 import signal
+import sqlite3
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 from telegram import (
+    Bot,
     BotCommand,
+    BotCommandScopeChat,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InlineQueryResultArticle,
@@ -49,13 +59,26 @@ from telegram.ext import (
     filters,
 )
 
+from bot.admin import KnowledgeReloader
+from bot.admin import setup as setup_operator_tools
 from bot.config import Config
-from bot.conversation import Button, Conversation, Event, EventKind, Reply, Response
+from bot.conversation import (
+    RELAY_PREFIX,
+    Button,
+    Conversation,
+    Event,
+    EventKind,
+    Forward,
+    Reply,
+    Response,
+)
+from bot.errors import Problem
 from bot.knowledge import Entry, KnowledgeBase
 from bot.matching import Matcher
-from bot.state import MemoryStore, Store
+from bot.storage import SqliteStore, make_store
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MAX_TEXT = 4096  # Bot API: message text length after entity parsing (UTF-16 code units)
 MAX_CALLBACK_DATA = 64  # Bot API: callback_data, in bytes
@@ -69,7 +92,19 @@ COMMANDS = [
     ("topics", "Everything I cover"),
     ("milestones", "The career map, step by step"),
     ("faq", "Frequently asked questions"),
+    ("stage", "Tell me where you are in your career"),
+    ("mydata", "What I keep about you"),
+    ("forget", "Delete everything I keep about you"),
 ]
+# Shown (with the public ones) only in the chats of the ids in `admins`.
+ADMIN_COMMANDS = [
+    ("stats", "Questions, decisions, top answers, 👍 share"),
+    ("unanswered", "What the bot could not answer, grouped"),
+    ("reload", "Reload the knowledge from disk"),
+]
+WATCH_INTERVAL = 2.0  # seconds between looks at the knowledge folder for edits
+PURGE_INTERVAL = 24 * 60 * 60.0  # privacy.retention_days is applied this often (and at start)
+RELAYED = "✓ Sent to the user."
 TOKEN_SHAPE = re.compile(r"\d{6,12}:[A-Za-z0-9_-]{30,}")
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
@@ -257,28 +292,34 @@ def inline_article(entry: Entry, username: str) -> InlineQueryResultArticle:
 # --------------------------------------------------------------------------- the front end
 
 
-def make_store(config: Config) -> Store:
-    """The store behind the bot's conversation (a seam for persistent storage)."""
-    return MemoryStore()
-
-
 class TelegramBot:
     """Handlers that translate between Telegram updates and the conversation core."""
 
-    def __init__(self, config: Config, conversation: Conversation) -> None:
+    def __init__(
+        self, config: Config, conversation: Conversation, reloader: KnowledgeReloader
+    ) -> None:
         self.config = config
         self.conversation = conversation
+        self.reloader = reloader
+        store = conversation.store
+        self.store = store if isinstance(store, SqliteStore) else None  # relays, retention
         self.admins = frozenset(config.admins)
+        self.support_chat_id = config.support_chat_id
         # One worker thread: the core and its storage run off the event loop, in update order.
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="faqbot-core")
         self.blocked: set[int] = set()
         self.redactor: RedactingFilter | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
 
     # ------------------------------------------------------------ plumbing
 
     async def _core(self, event: Event) -> Response:
+        return await self._on_core_thread(partial(self.conversation.handle, event))
+
+    async def _on_core_thread(self, job: Callable[[], T]) -> T:
+        """Run a job on the core's worker, in order with the events (storage, reloads)."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.executor, self.conversation.handle, event)
+        return await loop.run_in_executor(self.executor, job)
 
     def _event(self, kind: EventKind, update: Update, text: str) -> Event:
         user = update.effective_user
@@ -321,10 +362,71 @@ class TelegramBot:
     ) -> None:
         message = update.effective_message
         response = await self._core(event)
+        replies = await self._forward(context, response)
         in_group = event.chat_type in ("group", "supergroup")
-        await self._send(
-            context, event.chat_id, response.replies, message if in_group and message else None
-        )
+        await self._send(context, event.chat_id, replies, message if in_group and message else None)
+
+    async def _forward(
+        self, context: ContextTypes.DEFAULT_TYPE, response: Response
+    ) -> tuple[Reply, ...]:
+        """Pass `response.forward` on to the support chat; the replies the user should see."""
+        forward = response.forward
+        if forward is None:
+            return response.replies
+        try:
+            sent = [
+                await context.bot.send_message(
+                    forward.chat_id,
+                    html.escape(part, quote=False),
+                    parse_mode=ParseMode.HTML,
+                    link_preview_options=_NO_PREVIEW,
+                )
+                for part in split_text(forward.text)
+            ]
+        except TelegramError as exc:
+            log.warning(
+                "could not forward question %s to support chat %s: %s",
+                forward.question_id,
+                forward.chat_id,
+                exc,
+            )
+            sorry = "Sorry, I could not reach the team just now. Please try again later."
+            return (Reply(sorry),)
+        for message in sent:
+            await self._on_core_thread(partial(self._save_relay, forward, message.message_id))
+        log.info("forwarded question %s to support chat %s", forward.question_id, forward.chat_id)
+        return response.replies
+
+    def _save_relay(self, forward: Forward, message_id: int) -> None:
+        if self.store is not None:
+            self.store.save_relay(
+                forward.chat_id,
+                message_id,
+                forward.user_chat_id,
+                forward.user_id,
+                forward.question_id,
+            )
+
+    async def _relay(self, message: Message, context: ContextTypes.DEFAULT_TYPE) -> bool:
+        """A reply in the support chat to a forwarded question goes to the user; False when
+        the message replies to nothing forwarded."""
+        replied = message.reply_to_message
+        if replied is None or message.text is None or self.store is None:
+            return False
+        lookup = partial(self.store.relay_target, message.chat.id, replied.message_id)
+        target = await self._on_core_thread(lookup)
+        if target is None:
+            return False
+        try:
+            await self._send(context, target, (Reply(RELAY_PREFIX + message.text),))
+        except TelegramError as exc:
+            log.info("could not relay a support reply to chat %s: %s", target, exc)
+            done = f"✗ Not delivered: {exc.message}"
+        else:
+            log.info("relayed a support reply to chat %s", target)
+            done = RELAYED
+        await self._send(context, message.chat.id, (Reply(done),), reply_to=message)
+        return True
 
     async def _edit(self, pressed: object, reply: Reply) -> bool:
         """Replace the pressed message with a reply; False when it has to be sent instead."""
@@ -366,10 +468,15 @@ class TelegramBot:
         await self._respond(update, context, self._event("command", update, message.text))
 
     async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """A typed question; in groups only when it mentions the bot or replies to it."""
+        """A typed question; in groups only when it mentions the bot or replies to it; in the
+        support chat only a reply to a forwarded question, which is relayed to the user."""
         message = update.effective_message
         if message is None or message.text is None:
             return
+        if message.chat.id == self.support_chat_id:
+            relayed = await self._relay(message, context)
+            if relayed or message.chat.type != "private":
+                return  # the support chat talks to users through the bot, not to it
         text = message.text
         if message.chat.type != "private":
             mention = self._mention(context.bot.username)
@@ -407,7 +514,7 @@ class TelegramBot:
             except BadRequest as exc:  # too old (Telegram allows about 15 s), or answered already
                 log.info("could not answer callback query: %s", exc.message)
         assert response is not None  # the core returned, or its exception has propagated
-        replies = response.replies
+        replies = await self._forward(context, response)
         if response.edit is not None and not await self._edit(query.message, response.edit):
             replies = (response.edit, *replies)
         await self._send(context, event.chat_id, replies)
@@ -467,17 +574,106 @@ class TelegramBot:
         log.error("update %s failed: %s: %s", update_id, type(error).__name__, error)
         log.debug("details", exc_info=error)
 
-    async def post_init(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-        """Register the command menu once connected."""
+    # ------------------------------------------------------------ knowledge and retention
+
+    async def reload_knowledge(self, why: str) -> None:
+        """Reload the knowledge from disk on the core's thread and log the outcome."""
         try:
-            await app.bot.set_my_commands([BotCommand(name, text) for name, text in COMMANDS])
+            problems = await self._on_core_thread(self.reloader.reload)
+        except Exception as exc:  # a bug must not kill the signal handler's task silently
+            log.error("knowledge reload (%s) failed: %s: %s", why, type(exc).__name__, exc)
+            return
+        self._log_reload(why, problems)
+
+    async def watch_knowledge(self) -> None:
+        """Every WATCH_INTERVAL seconds, reload if a knowledge file changed (a broken edit is
+        reported once, not on every look)."""
+        while True:
+            await asyncio.sleep(WATCH_INTERVAL)
+            try:
+                problems = await self._on_core_thread(self.reloader.reload_if_changed)
+            except Exception as exc:
+                log.error("knowledge watch: %s: %s", type(exc).__name__, exc)
+                continue
+            if problems is not None:
+                self._log_reload("a knowledge file changed", problems)
+
+    def _log_reload(self, why: str, problems: list[Problem]) -> None:
+        # The reloader has logged each problem as `path:line: message` at WARNING already.
+        if problems:
+            log.warning(
+                "knowledge not reloaded (%s): %d problem(s); still serving the last good version",
+                why,
+                len(problems),
+            )
+        else:
+            log.info("knowledge reloaded (%s)", why)
+
+    async def purge_daily(self) -> None:
+        """Apply `privacy.retention_days` every PURGE_INTERVAL seconds (make_store did at start)."""
+        assert self.store is not None
+        store = self.store
+        while True:
+            await asyncio.sleep(PURGE_INTERVAL)
+            try:
+                gone = await self._on_core_thread(store.purge_expired)
+            except Exception as exc:
+                log.error("retention purge: %s: %s", type(exc).__name__, exc)
+                continue
+            log.info("retention: purged %d expired row(s)", gone)
+
+    def on_sighup(self) -> None:
+        """SIGHUP: reload the knowledge (the operator edited it)."""
+        self._spawn(self.reload_knowledge("SIGHUP"))
+
+    def _spawn(self, job: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(job)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # ------------------------------------------------------------ lifecycle
+
+    async def _set_commands(
+        self, bot: Bot, commands: Sequence[tuple[str, str]], admin: int | None = None
+    ) -> None:
+        scope = BotCommandScopeChat(admin) if admin is not None else None
+        try:
+            await bot.set_my_commands([BotCommand(n, d) for n, d in commands], scope=scope)
         except TelegramError as exc:
             if isinstance(exc, InvalidToken):
                 raise
-            log.warning("could not register the command menu: %s", exc)
+            whose = f" of admin {admin}" if admin is not None else ""
+            log.warning("could not register the command menu%s: %s", whose, exc)
+
+    async def post_init(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        """Register the command menus once connected; start the knowledge watch, the SIGHUP
+        reload and the daily purge."""
+        await self._set_commands(app.bot, COMMANDS)
+        operator = [c for c in ADMIN_COMMANDS if c[0] in self.conversation.admin_commands]
+        if operator:
+            for admin in sorted(self.admins):
+                await self._set_commands(app.bot, COMMANDS + operator, admin)
         log.info("connected as @%s", app.bot.username)
         if self.redactor is not None:
             self.redactor.starting = False
+        sighup = getattr(signal, "SIGHUP", None)
+        if sighup is not None:
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                asyncio.get_running_loop().add_signal_handler(sighup, self.on_sighup)
+        self._spawn(self.watch_knowledge())
+        if self.store is not None:
+            self._spawn(self.purge_daily())
+
+    async def post_shutdown(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        """Stop the background jobs before the core's worker shuts down."""
+        sighup = getattr(signal, "SIGHUP", None)
+        if sighup is not None:
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                asyncio.get_running_loop().remove_signal_handler(sighup)
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     # ------------------------------------------------------------ wiring
 
@@ -493,6 +689,7 @@ class TelegramBot:
             .rate_limiter(AIORateLimiter(max_retries=2))
             .concurrent_updates(False)
             .post_init(self.post_init)
+            .post_shutdown(self.post_shutdown)
             .build()
         )
         new_message = filters.UpdateType.MESSAGE
@@ -521,8 +718,14 @@ def run_bot(config: Config, kb: KnowledgeBase) -> int:
     """Poll Telegram until SIGINT/SIGTERM; return the exit code."""
     redactor = setup_logging(config)
     token = config.telegram.token
-    conversation = Conversation(kb, Matcher(kb, config.matching), make_store(config))
-    front = TelegramBot(config, conversation)
+    try:
+        store = make_store(config)
+    except (sqlite3.Error, OSError) as exc:
+        sys.stderr.write(f"faqbot: cannot open the database {config.storage_path}: {exc}\n")
+        return 1
+    conversation = Conversation(kb, Matcher(kb, config.matching), store)
+    reloader = setup_operator_tools(conversation, config)
+    front = TelegramBot(config, conversation, reloader)
     front.redactor = redactor
     app = front.build()
     asyncio.set_event_loop(asyncio.new_event_loop())
@@ -547,5 +750,6 @@ def run_bot(config: Config, kb: KnowledgeBase) -> int:
         return 1
     finally:
         front.executor.shutdown(wait=True)
+        store.close()
     log.info("stopped")
     return 0

@@ -222,7 +222,16 @@ async def test_registers_commands_and_asks_for_updates_explicitly(
     bot: BotProcess, fake: FakeTelegram
 ) -> None:
     commands = next(iter(fake.commands.values()))
-    assert [c["command"] for c in commands] == ["start", "help", "topics", "milestones", "faq"]
+    assert [c["command"] for c in commands] == [
+        "start",
+        "help",
+        "topics",
+        "milestones",
+        "faq",
+        "stage",
+        "mydata",
+        "forget",
+    ]
     polls = fake.calls_to("getUpdates")
     assert polls and all(p.get("allowed_updates") == ALLOWED_UPDATES for p in polls)
     assert ALLOWED_UPDATES == ["message", "callback_query", "inline_query", "my_chat_member"]
