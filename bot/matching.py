@@ -62,7 +62,7 @@ FILLER_WORDS = frozenset(
     question questions help guys sir madam dear doc friend buddy hmm um uh ah oh wow tell
     kindly hope you your yours yourself u ur bye cya""".split()
 )
-FILLER_WEIGHT = 0.12
+FILLER_WEIGHT = 0.2
 BETA = 1.0  # phrasing similarity: harmonic mean of covering the question and the phrasing
 PHRASING_SHARE = 0.75  # the rest of the score is how much of the question the entry covers
 COMMON_WEIGHT = 0.7  # everyday English words: see bot/common_words.py
@@ -385,7 +385,11 @@ class Matcher:
         }
         if has_content and not any(t in self._idf and t not in _EVERYDAY_STEMS for t in tokens):
             # "how do I change a tire": sharing only everyday words is no evidence of a topic
-            scores = {e: s * EVERYDAY_ONLY_FACTOR for e, s in scores.items()}
+            # (small talk is everyday words by nature: "good night" keeps its score)
+            scores = {
+                e: s if self._entries[e].kind == "smalltalk" else s * EVERYDAY_ONLY_FACTOR
+                for e, s in scores.items()
+            }
         return scores
 
     def _score_whole_string(self, key: str, *, cutoff: float) -> dict[int, float]:
