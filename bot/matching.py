@@ -405,20 +405,9 @@ class Matcher:
         if not candidates or candidates[0].score < cfg.clarify_threshold:
             return Match(query, "fallback", None, candidates)
         best = self.kb.by_id[candidates[0].entry_id]
-        runner_up = candidates[1] if len(candidates) > 1 else None
         if best.is_fallback:
-            # A redirect needs the same lead as an answer: in a near-tie with a topic the
-            # guide does cover, the guide's advice is the more useful reply.
-            second = self.kb.by_id[runner_up.entry_id] if runner_up else None
-            if (
-                runner_up is not None
-                and second is not None
-                and second.kind in ("milestone", "faq", "overview")
-                and runner_up.score >= cfg.answer_threshold
-                and candidates[0].score - runner_up.score < cfg.margin
-            ):
-                return Match(query, "answer", second, candidates)
             return Match(query, "fallback", best, candidates)
+        runner_up = candidates[1] if len(candidates) > 1 else None
         lead = candidates[0].score - (runner_up.score if runner_up else 0.0)
         related = runner_up is not None and self._related(best.id, runner_up.entry_id)
         if candidates[0].score >= cfg.answer_threshold and (lead >= cfg.margin or related):
