@@ -27,7 +27,7 @@ from bot.telegram_app import ALLOWED_UPDATES, render, split_text, utf16_len
 from tests.fake_telegram import FakeTelegram, parse_html
 
 ROOT = Path(__file__).resolve().parent.parent
-TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsawQ"
+TOKEN = "123456789:FAKE-token-for-e2e-tests-only-00"
 BOT = "faqbot_test_bot"
 ADMIN = 42
 GROUP = -4001
@@ -516,7 +516,7 @@ async def test_missing_token_explains_how_to_set_one(tmp_path: Path) -> None:
 
 
 async def test_wrong_token_gives_one_clear_line(tmp_path: Path) -> None:
-    wrong = "987654321:AAFwrongwrongwrongwrongwrongwrong12"
+    wrong = "987654321:FAKE-wrong-token-for-e2e-tests-0"
     async with FakeTelegram(TOKEN, username=BOT) as fake:
         bot = await start_bot(tmp_path, fake, token=wrong, ready=False)
         assert await bot.wait() == 1
