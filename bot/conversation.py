@@ -199,9 +199,12 @@ class Conversation:
             return Response((self._follow_on(event, state.last_entry, normalize(text)),))
         return Response((self._ask(event, text),))
 
-    def _ask(self, event: Event, text: str, *, alternative: str = "") -> Reply:
-        """Match, log and reply to one question (`alternative`: a second wording to try)."""
-        match = self.matcher.match(text)
+    def _ask(
+        self, event: Event, text: str, *, alternative: str = "", match: Match | None = None
+    ) -> Reply:
+        """Match, log and reply to one question (`alternative`: a second wording to try;
+        `match`: the question's match when the caller already has it)."""
+        match = match or self.matcher.match(text)
         if match.decision != "answer" and alternative:
             second = self.matcher.match(alternative)
             if second.decision == "answer":
@@ -569,7 +572,8 @@ class Conversation:
             vague = full.decision != "answer" or (full.entry and full.entry.id == stage.milestone)
             if vague and upcoming is not None and _FOLLOW_ON.match(mention.rest):
                 return Response((confirm, self.answer(event, upcoming)))
-            return Response((confirm, self._ask(event, text, alternative=mention.rest)))
+            reply = self._ask(event, text, alternative=mention.rest, match=full)
+            return Response((confirm, reply))
         return Response((self._stage_confirm(event, stage),))
 
     def _stage_confirm(self, event: Event, stage: Stage) -> Reply:
