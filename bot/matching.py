@@ -321,9 +321,8 @@ class Matcher:
     def match(self, text: str) -> Match:
         """Decide what to do with one question."""
         query = text.strip()
-        scores = self.score(query)
-        ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
-        candidates = tuple(Candidate(self._entries[i].id, round(s, 1)) for i, s in ranked)
+        ranked = self.rank(query)[:3]
+        candidates = tuple(Candidate(entry.id, round(s, 1)) for entry, s in ranked)
         match = self._decide(query, candidates)
         log.debug(
             "match %r -> %s %s %s",
@@ -333,6 +332,12 @@ class Matcher:
             [(c.entry_id, c.score) for c in candidates],
         )
         return match
+
+    def rank(self, query: str) -> list[tuple[Entry, float]]:
+        """Every entry that shares anything with the question, best first (ties by file order)."""
+        scores = self.score(query)
+        ordered = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
+        return [(self._entries[i], score) for i, score in ordered]
 
     def score(self, query: str) -> dict[int, float]:
         """Scores (0-100) of the entries that share anything with the question."""

@@ -171,10 +171,6 @@ class DayCount:
         return sum(self.counts.values())
 
 
-def _utc_day(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d")
-
-
 def iso(ts: float) -> str:
     """A timestamp as ISO 8601 UTC, to the second."""
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -524,8 +524,7 @@ class TelegramBot:
         query = update.inline_query
         if query is None:
             return
-        loop = asyncio.get_running_loop()
-        entries = await loop.run_in_executor(self.executor, self.inline_entries, query.query)
+        entries = await self._on_core_thread(partial(self.inline_entries, query.query))
         username = context.bot.username
         results = [inline_article(entry, username) for entry in entries]
         button = None
@@ -538,10 +537,8 @@ class TelegramBot:
         kb, matcher = self.conversation.kb, self.conversation.matcher
         if not text.strip():
             return list(kb.milestones)
-        scores = matcher.score(text)
         floor = matcher.config.clarify_threshold
-        ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
-        picked = [kb.entries[i] for i, score in ranked if score >= floor and i < len(kb.entries)]
+        picked = [e for e, score in matcher.rank(text) if score >= floor]
         return [e for e in picked if e.kind != "smalltalk"][:MAX_INLINE_RESULTS]
 
     async def on_my_chat_member(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
