@@ -42,9 +42,9 @@ class TelegramConfig:
 class MatchingConfig:
     """When the matcher answers, asks "did you mean", or falls back (scores are 0-100)."""
 
-    answer_threshold: float = 34.0
-    clarify_threshold: float = 31.0
-    margin: float = 3.0
+    answer_threshold: float = 24.0
+    clarify_threshold: float = 22.0
+    margin: float = 1.0
 
 
 @dataclass(frozen=True)

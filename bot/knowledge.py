@@ -47,7 +47,7 @@ SMALLTALK_IDS = ("greeting", "thanks", "goodbye", "about-bot")
 CONTRACT_IDS = (*MILESTONE_IDS, *FAQ_IDS, "overview", *SMALLTALK_IDS)
 LEARNED_FILE = "learned.yaml"
 
-_FIELDS = {"id", "kind", "order", "title", "answer", "questions", "follow_ups"}
+_FIELDS = {"id", "kind", "order", "title", "answer", "questions", "follow_ups", "cues"}
 _REQUIRED = ("id", "kind", "title", "answer", "questions")
 _TOP_KEYS = {"entries", "synonyms", "learned"}
 
@@ -64,6 +64,9 @@ class Entry:
     follow_ups: tuple[str, ...] = ()
     order: int | None = None
     source: str = ""
+    # Redirects only: words or phrases that alone show a question is about this uncovered
+    # topic ("visa", "stipend", "texas"), however much else it shares with a covered one.
+    cues: tuple[str, ...] = ()
 
     @property
     def is_fallback(self) -> bool:
@@ -233,7 +236,14 @@ def _read_entry(item: LineDict, shown: str, problems: list[Problem]) -> _Draft |
         bad("order", f"{label}: only milestones have an 'order'")
     questions = _string_list(item, "questions", label, shown, problems, allow_empty=False)
     follow_ups = _string_list(item, "follow_ups", label, shown, problems, allow_empty=True)
-    if questions is None or follow_ups is None or not ok:
+    cues = _string_list(item, "cues", label, shown, problems, allow_empty=True)
+    if cues and kind != "redirect":
+        bad("cues", f"{label}: only redirect entries have 'cues'")
+    for cue, line in cues or ():
+        if not phrasing_key(cue):
+            problems.append(Problem(shown, line, f"{label}: cue {cue!r} has no words"))
+            ok = False
+    if questions is None or follow_ups is None or cues is None or not ok:
         return None
     entry = Entry(
         id=entry_id,
@@ -244,6 +254,7 @@ def _read_entry(item: LineDict, shown: str, problems: list[Problem]) -> _Draft |
         follow_ups=tuple(f for f, _ in follow_ups),
         order=order if kind == "milestone" else None,
         source=f"{shown}:{item.line}",
+        cues=tuple(c for c, _ in cues),
     )
     return _Draft(entry, item.line, lines, [n for _, n in questions], [n for _, n in follow_ups])
 
@@ -341,7 +352,7 @@ def _apply_learned(
         old = draft.entry
         draft.entry = Entry(
             old.id, old.kind, old.title, old.answer, (*old.questions, phrasing),
-            old.follow_ups, old.order, old.source,
+            old.follow_ups, old.order, old.source, old.cues,
         )  # fmt: skip
         draft.question_lines.append(line)
         draft.question_paths.append(shown)

@@ -32,6 +32,7 @@ from typing import Literal
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
+from bot import lexicon
 from bot.common_words import COMMON_WORDS
 from bot.config import MatchingConfig
 from bot.knowledge import Entry, KnowledgeBase
@@ -66,12 +67,15 @@ FILLER_WEIGHT = 0.2
 BETA = 1.0  # phrasing similarity: harmonic mean of covering the question and the phrasing
 PHRASING_SHARE = 0.75  # the rest of the score is how much of the question the entry covers
 COMMON_WEIGHT = 0.7  # everyday English words: see bot/common_words.py
-EVERYDAY_ONLY_FACTOR = 0.45  # a match made only of everyday words rarely means the topic
+EVERYDAY_ONLY_FACTOR = 0.3  # a match made only of everyday words rarely means the topic
 SHORT_QUESTION_WORDS = 3  # up to this many words, also compare the whole string
 WHOLE_STRING_CUTOFF = 86  # fuzz.ratio needed for a whole-string match ("bey" ~ "bye")
 CENTRAL_PHRASINGS = 3  # a word in this many phrasings of an entry is fully "about" it
 MIN_CORRECTION_TARGET = 4  # never "correct" a word into short jargon such as cme, moc, img
-UNKNOWN_WORD_FACTOR = 0.5  # an unseen word weighs this share of the rarest known word
+UNKNOWN_WORD_FACTOR = 0.5  # an unseen rare word weighs this share of the rarest known word
+UNKNOWN_EVERYDAY_SHARE = 0.15  # an unseen everyday word ("nephew") weighs this share of that
+CUE_SCORE = 60.0  # a redirect cue ("visa", "stipend") makes its redirect at least this sure
+CUE_LEAD = 10.0  # ... and this far ahead of every covered topic
 _USMLE_SCORE = re.compile(r"^[12]\d\d$")  # "I got a 245": a three-digit score
 
 
@@ -151,6 +155,13 @@ def stem(word: str) -> str:
 
 
 @dataclass(frozen=True)
+class _Analysis:
+    tokens: list[str]  # stems with jargon rewritten, stop words dropped
+    sources: dict[str, str]  # stem -> the word it came from (for unknown-word weights)
+    words: list[str]  # the corrected words (for redirect cues)
+
+
+@dataclass(frozen=True)
 class _Phrasing:
     entry: int
     tokens: frozenset[str]
@@ -168,6 +179,15 @@ class Matcher:
         self._synonyms = self._build_synonyms(kb.synonyms)
         self._max_variant = max((len(k) for k in self._synonyms), default=1)
         self._vocab: set[str] = set(STOP_WORDS | FILLER_WORDS | COMMON_WORDS)
+        # Cues match whole words, not stems: "connections" must not meet "connecticut".
+        self._cues: dict[tuple[str, ...], int] = {}
+        self._cue_words: set[str] = set()  # known, so never "corrected"; never a correction
+        for i, entry in enumerate(self._entries):
+            for cue in entry.cues:
+                words = tuple(normalize(cue).split())
+                self._cue_words.update(words)
+                self._cues.setdefault(words, i)
+        self._max_cue = max((len(k) for k in self._cues), default=0)
         texts = [(i, q) for i, e in enumerate(self._entries) for q in (e.title, *e.questions)]
         word_count: dict[str, int] = defaultdict(int)
         for _, text in texts:
@@ -250,9 +270,11 @@ class Matcher:
         """The known word `word` was probably meant to be, or `word` itself."""
         if (
             word in self._vocab
+            or word in self._cue_words
             or len(word) < 3
             or not word.isalpha()
             or self._plural_of_known(word)
+            or lexicon.is_real_word(word)  # "hanging" is not a typo of "changing"
         ):
             return word
         if len(word) == 3:  # "wat", "hw": only ever a chat word, never a topic
@@ -284,13 +306,31 @@ class Matcher:
         return best[2] if best is not None else word
 
     def _analyse(self, text: str, *, correct: bool) -> list[str]:
-        """Text -> stems with jargon rewritten; stop words dropped (kept if nothing else)."""
+        """Text -> stems with jargon rewritten; stop words dropped."""
+        return self._analyse_full(text, correct=correct).tokens
+
+    def _analyse_full(self, text: str, *, correct: bool) -> _Analysis:
         words = normalize(text).split()
         if correct:
             words = [self._correct(w) for w in words]
-        stems = [_SCORE_STEM if _USMLE_SCORE.match(w) else stem(w) for w in words]
-        rewritten = self._rewrite(stems)
-        return [t for t in rewritten if t not in _STOP_STEMS]
+        words = ["score" if _USMLE_SCORE.match(w) else w for w in words]
+        stems = [stem(w) for w in words]
+        rewritten = self._rewrite(self._rewrite(stems))  # "kind of doc" -> "kind of doctor" -> ...
+        return _Analysis(
+            tokens=[t for t in rewritten if t not in _STOP_STEMS],
+            sources=dict(zip(stems, words, strict=True)),
+            words=words,
+        )
+
+    def _cue_hits(self, words: Sequence[str]) -> set[int]:
+        """Redirects whose cue appears in the question, as a run of whole words."""
+        hits: set[int] = set()
+        for i in range(len(words)):
+            for size in range(1, min(self._max_cue, len(words) - i) + 1):
+                entry_index = self._cues.get(tuple(words[i : i + size]))
+                if entry_index is not None:
+                    hits.add(entry_index)
+        return hits
 
     def _rewrite(self, stems: Sequence[str]) -> list[str]:
         """Replace the longest synonym variants by their canonical terms."""
@@ -308,8 +348,13 @@ class Matcher:
                 i += 1
         return out
 
-    def _weight(self, token: str, *, has_content: bool) -> float:
-        base = self._idf.get(token, self._unknown_weight)
+    def _weight(self, token: str, *, has_content: bool, source: str | None = None) -> float:
+        base = self._idf.get(token)
+        if base is None:  # never seen: a rare term is evidence of another topic, "nephew" is not
+            rarity = lexicon.rarity(source or token)
+            base = self._unknown_weight * (
+                UNKNOWN_EVERYDAY_SHARE + (1 - UNKNOWN_EVERYDAY_SHARE) * rarity
+            )
         if token in _COMMON_STEMS:
             base *= COMMON_WEIGHT
         if token in _FILLER_STEMS and has_content:
@@ -347,20 +392,28 @@ class Matcher:
         exact = self._exact.get(key)
         if exact is not None:
             return {exact: 100.0}
-        tokens = set(self._analyse(query, correct=True))
+        analysis = self._analyse_full(query, correct=True)
+        tokens = set(analysis.tokens)
         if not tokens:
             return self._score_whole_string(key, cutoff=85)
-        scores = self._score_tokens(tokens)
+        scores = self._score_tokens(tokens, analysis.sources)
         if len(key.split()) <= SHORT_QUESTION_WORDS:  # "thanis", "bey": too short to correct
             for entry, score in self._score_whole_string(key, cutoff=WHOLE_STRING_CUTOFF).items():
                 scores[entry] = max(scores.get(entry, 0.0), score)
+        for entry in self._cue_hits(analysis.words):
+            # "CME credits in Texas": the guide has CME, but not what one state requires
+            best_other = max((s for e, s in scores.items() if e != entry), default=0.0)
+            lifted = max(scores.get(entry, 0.0), best_other + CUE_LEAD, CUE_SCORE)
+            scores[entry] = min(lifted, 100.0)
         return scores
 
-    def _score_tokens(self, tokens: set[str]) -> dict[int, float]:
+    def _score_tokens(self, tokens: set[str], sources: dict[str, str]) -> dict[int, float]:
         """Weighted overlap of the question's words with each entry's phrasings."""
         # A garbled word ("tjat") is not content: "thanks tjat helped" is still small talk.
         has_content = any(t not in _FILLER_STEMS and t in self._idf for t in tokens)
-        weights = {t: self._weight(t, has_content=has_content) for t in tokens}
+        weights = {
+            t: self._weight(t, has_content=has_content, source=sources.get(t)) for t in tokens
+        }
         total = sum(weights.values())
         if total <= 0:
             return {}
@@ -452,7 +505,6 @@ def _stems(words: Iterable[str]) -> frozenset[str]:
 
 
 _STOP_STEMS = _stems(STOP_WORDS) - _stems(FILLER_WORDS)
-_SCORE_STEM = stem("score")
 _COMMON_STEMS = _stems(COMMON_WORDS)
 _SHORT_CHAT_WORDS = sorted(w for w in STOP_WORDS | FILLER_WORDS if 3 <= len(w) <= 4)
 _FILLER_STEMS = _stems(FILLER_WORDS)

@@ -279,6 +279,22 @@ def test_unknown_field(kdir: Path) -> None:
     assert problems(kdir) == ["knowledge/extra.yaml:9: entry 'quokka-care': unknown field 'colour'"]
 
 
+def test_cues_only_on_redirects(kdir: Path) -> None:
+    write(kdir, "extra.yaml", GOOD_EXTRA + "    cues: [quokka food]\n")
+    assert problems(kdir) == [
+        "knowledge/extra.yaml:9: entry 'quokka-care': only redirect entries have 'cues'"
+    ]
+
+
+def test_a_cue_without_words(kdir: Path) -> None:
+    extra = (
+        GOOD_EXTRA.replace("kind: faq", "kind: redirect")
+        + '    cues:\n      - visa\n      - "?!"\n'
+    )
+    write(kdir, "extra.yaml", extra)
+    assert problems(kdir) == ["knowledge/extra.yaml:11: entry 'quokka-care': cue '?!' has no words"]
+
+
 def test_unknown_top_level_key(kdir: Path) -> None:
     write(kdir, "extra.yaml", GOOD_EXTRA + "entires: []\n")
     assert problems(kdir) == ["knowledge/extra.yaml:9: unknown top-level key 'entires'"]

@@ -284,6 +284,56 @@ def test_medically_adjacent_out_of_scope_falls_back(matcher: Matcher, text: str)
     assert match.entry is None or match.entry.kind == "redirect", describe(match)
 
 
+@pytest.mark.parametrize(
+    ("text", "redirect"),
+    [
+        ("do I need malpractice tail coverage when I retire", "redirect-licensing"),
+        ("average fellowship stipend for cardiology", "redirect-salary"),
+        ("what ssri would you start for a burned out resident", "redirect-clinical"),
+        (
+            "my first attending contract has a non compete clause, is that normal",
+            "redirect-licensing",
+        ),
+        ("for retirement, is a roth ira or a 401k better", "redirect-salary"),
+    ],
+)
+def test_a_redirect_cue_beats_a_covered_topic_word(
+    matcher: Matcher, text: str, redirect: str
+) -> None:
+    """CME, fellowship, burnout and retirement are covered; these specifics are not."""
+    match = matcher.match(text)
+    assert match.decision == "fallback", describe(match)
+    assert match.entry is not None and match.entry.id == redirect, describe(match)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # "programming" is an off-topic cue; "program" must not set it off
+        ("how do I get a mentor in cardiology when my program has none?", "professional-network"),
+        # "dose" is a clinical word, but here it is a typo of "does"
+        ("wat exactly dose passing the usmle open up for me", "usmle-landscape"),
+    ],
+)
+def test_cues_match_whole_words_only(matcher: Matcher, text: str, expected: str) -> None:
+    match = matcher.match(text)
+    assert answered(match) == expected, describe(match)
+
+
+def test_a_real_word_is_not_corrected_into_another_topic(matcher: Matcher) -> None:
+    """ "hanging" once became "changing" (career transitions)."""
+    match = matcher.match("hanging up the stethoscope one day, what should a doc plan for")
+    assert answered(match) in {"retirement", "faq-retirement"}, describe(match)
+
+
+def test_everyday_words_the_guide_never_uses_do_not_sink_a_question(matcher: Matcher) -> None:
+    plain = matcher.match("how do I find a mentor")
+    chatty = matcher.match(
+        "my nephew in lagos told me last july that I should find a mentor, how do I find one"
+    )
+    assert answered(plain) == answered(chatty) == "professional-network", describe(chatty)
+
+
 def test_a_matched_redirect_is_a_fallback_with_its_entry(matcher: Matcher) -> None:
     match = matcher.match("do I need a J-1 waiver")
     assert match.decision == "fallback"

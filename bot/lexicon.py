@@ -1,0 +1,45 @@
+"""How common an English word is, from pyspellchecker's bundled frequency list.
+
+The knowledge base knows a few thousand words; real questions use many more. This tells the
+matcher an ordinary word it has never seen ("nephew", "july") from a term outside every topic
+("metformin", "ckd"), and stops typo correction from "fixing" a real word ("hanging") into a
+knowledge word ("changing").
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+from spellchecker import SpellChecker
+
+# Counts are occurrences in pyspellchecker's English corpus; "residency" has ~1,900,
+# "nephew" ~15,000, "the" ~76 million.
+REAL_WORD_COUNT = 300  # at least this common: a real word, never a typo to correct
+RARE_COUNT = 100  # at most this common: weighs as much as an unknown term
+EVERYDAY_COUNT = 100_000  # at least this common: weighs the least
+
+
+@lru_cache(maxsize=1)
+def _counts() -> dict[str, int]:
+    return dict(SpellChecker(language="en", distance=1).word_frequency.dictionary)
+
+
+def count(word: str) -> int:
+    """Occurrences of `word` (lowercase) in the English corpus; 0 when unknown."""
+    return _counts().get(word, 0)
+
+
+def is_real_word(word: str) -> bool:
+    """Common enough that a user typing it meant it."""
+    return count(word) >= REAL_WORD_COUNT
+
+
+def rarity(word: str) -> float:
+    """1.0 for a rare or unknown word, falling to 0.0 for the most everyday words."""
+    n = count(word)
+    if n <= RARE_COUNT:
+        return 1.0
+    if n >= EVERYDAY_COUNT:
+        return 0.0
+    return 1.0 - math.log(n / RARE_COUNT) / math.log(EVERYDAY_COUNT / RARE_COUNT)
