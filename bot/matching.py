@@ -35,6 +35,7 @@ from rapidfuzz.distance import OSA
 from bot import lexicon
 from bot.common_words import COMMON_WORDS
 from bot.config import MatchingConfig
+from bot.cues import CueIndex
 from bot.knowledge import Entry, KnowledgeBase
 from bot.text import normalize as normalize
 
@@ -74,8 +75,12 @@ CENTRAL_PHRASINGS = 3  # a word in this many phrasings of an entry is fully "abo
 MIN_CORRECTION_TARGET = 4  # never "correct" a word into short jargon such as cme, moc, img
 UNKNOWN_WORD_FACTOR = 0.5  # an unseen rare word weighs this share of the rarest known word
 UNKNOWN_EVERYDAY_SHARE = 0.15  # an unseen everyday word ("nephew") weighs this share of that
+CLOSING_IDS = ("thanks", "goodbye")  # a message opening with these and asking nothing is one
 CUE_SCORE = 60.0  # a redirect cue ("visa", "stipend") makes its redirect at least this sure
 CUE_LEAD = 10.0  # ... and this far ahead of every covered topic
+_QUESTION_WORDS = frozenset(
+    "how what why which when where who whom whose should can could would".split()
+)
 _USMLE_SCORE = re.compile(r"^[12]\d\d$")  # "I got a 245": a three-digit score
 
 
@@ -179,15 +184,13 @@ class Matcher:
         self._synonyms = self._build_synonyms(kb.synonyms)
         self._max_variant = max((len(k) for k in self._synonyms), default=1)
         self._vocab: set[str] = set(STOP_WORDS | FILLER_WORDS | COMMON_WORDS)
-        # Cues match whole words, not stems: "connections" must not meet "connecticut".
-        self._cues: dict[tuple[str, ...], int] = {}
-        self._cue_words: set[str] = set()  # known, so never "corrected"; never a correction
+        self._cues = CueIndex([e.cues for e in self._entries])
+        self._closings: dict[str, int] = {}  # "thank you so much" -> thanks
         for i, entry in enumerate(self._entries):
-            for cue in entry.cues:
-                words = tuple(normalize(cue).split())
-                self._cue_words.update(words)
-                self._cues.setdefault(words, i)
-        self._max_cue = max((len(k) for k in self._cues), default=0)
+            if entry.id in CLOSING_IDS:
+                for text in entry.questions:
+                    self._closings.setdefault(normalize(text), i)
+        self._max_closing = max((len(k.split()) for k in self._closings), default=0)
         texts = [(i, q) for i, e in enumerate(self._entries) for q in (e.title, *e.questions)]
         word_count: dict[str, int] = defaultdict(int)
         for _, text in texts:
@@ -270,7 +273,7 @@ class Matcher:
         """The known word `word` was probably meant to be, or `word` itself."""
         if (
             word in self._vocab
-            or word in self._cue_words
+            or word in self._cues.words
             or len(word) < 3
             or not word.isalpha()
             or self._plural_of_known(word)
@@ -281,6 +284,10 @@ class Matcher:
             found = process.extractOne(word, _SHORT_CHAT_WORDS, scorer=OSA.distance, score_cutoff=1)
             return found[0] if found is not None else word
         return self._correct_cached(word)
+
+    def _is_known(self, word: str) -> bool:
+        """A knowledge word or everyday English: not a drug name, say."""
+        return word in self._vocab or lexicon.is_real_word(word)
 
     def _plural_of_known(self, word: str) -> bool:
         """ "lors" is the plural of a known "lor", not a typo of "lots"."""
@@ -321,16 +328,6 @@ class Matcher:
             sources=dict(zip(stems, words, strict=True)),
             words=words,
         )
-
-    def _cue_hits(self, words: Sequence[str]) -> set[int]:
-        """Redirects whose cue appears in the question, as a run of whole words."""
-        hits: set[int] = set()
-        for i in range(len(words)):
-            for size in range(1, min(self._max_cue, len(words) - i) + 1):
-                entry_index = self._cues.get(tuple(words[i : i + size]))
-                if entry_index is not None:
-                    hits.add(entry_index)
-        return hits
 
     def _rewrite(self, stems: Sequence[str]) -> list[str]:
         """Replace the longest synonym variants by their canonical terms."""
@@ -400,12 +397,28 @@ class Matcher:
         if len(key.split()) <= SHORT_QUESTION_WORDS:  # "thanis", "bey": too short to correct
             for entry, score in self._score_whole_string(key, cutoff=WHOLE_STRING_CUTOFF).items():
                 scores[entry] = max(scores.get(entry, 0.0), score)
-        for entry in self._cue_hits(analysis.words):
+        closing = self._closing(query, key)
+        if closing is not None:
+            # "thanks so much, that helped me calm down after my shift": not a shift question
+            best_other = max((s for e, s in scores.items() if e != closing), default=0.0)
+            scores[closing] = min(max(scores.get(closing, 0.0), best_other + CUE_LEAD), 100.0)
+        for entry in self._cues.hits(analysis.words, known=self._is_known):
             # "CME credits in Texas": the guide has CME, but not what one state requires
             best_other = max((s for e, s in scores.items() if e != entry), default=0.0)
             lifted = max(scores.get(entry, 0.0), best_other + CUE_LEAD, CUE_SCORE)
             scores[entry] = min(lifted, 100.0)
         return scores
+
+    def _closing(self, query: str, key: str) -> int | None:
+        """The thanks or goodbye entry, when the message opens with one and asks nothing."""
+        words = key.split()
+        if "?" in query or _QUESTION_WORDS.intersection(words):
+            return None
+        for size in range(min(len(words), self._max_closing), 0, -1):
+            entry = self._closings.get(" ".join(words[:size]))
+            if entry is not None:
+                return entry
+        return None
 
     def _score_tokens(self, tokens: set[str], sources: dict[str, str]) -> dict[int, float]:
         """Weighted overlap of the question's words with each entry's phrasings."""

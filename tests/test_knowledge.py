@@ -292,7 +292,18 @@ def test_a_cue_without_words(kdir: Path) -> None:
         + '    cues:\n      - visa\n      - "?!"\n'
     )
     write(kdir, "extra.yaml", extra)
-    assert problems(kdir) == ["knowledge/extra.yaml:11: entry 'quokka-care': cue '?!' has no words"]
+    assert problems(kdir) == [
+        "knowledge/extra.yaml:11: entry 'quokka-care': cue '?!' has a part with no words"
+    ]
+
+
+def test_a_word_ending_cue_needs_letters(kdir: Path) -> None:
+    extra = GOOD_EXTRA.replace("kind: faq", "kind: redirect") + '    cues: ["*1"]\n'
+    write(kdir, "extra.yaml", extra)
+    assert problems(kdir) == [
+        "knowledge/extra.yaml:9: entry 'quokka-care': cue '*1': a word-ending cue is '*' "
+        "and 3+ letters, like '*pril'"
+    ]
 
 
 def test_unknown_top_level_key(kdir: Path) -> None:

@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 IN_SCOPE_KINDS = {"milestone", "faq", "overview"}
 CONTINUING = {"continuous-learning", "faq-continuing-education"}
 BURNOUT = {"work-life-balance", "faq-work-life-balance", "maintaining-passion"}
+PAIRS = {"continuous-learning": CONTINUING}
 
 
 @pytest.fixture(scope="module")
@@ -318,6 +319,55 @@ def test_a_redirect_cue_beats_a_covered_topic_word(
 def test_cues_match_whole_words_only(matcher: Matcher, text: str, expected: str) -> None:
     match = matcher.match(text)
     assert answered(match) == expected, describe(match)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("should I switch from lisinopril to losartan", "redirect-clinical"),  # "*pril" ending
+        ("how many CME credits does Texas require for renewal", "redirect-licensing"),
+        ("do I need a new license to work in New York", "redirect-licensing"),
+    ],
+)
+def test_drug_names_and_state_rules_are_not_covered(
+    matcher: Matcher, text: str, expected: str
+) -> None:
+    match = matcher.match(text)
+    assert match.decision == "fallback", describe(match)
+    assert match.entry is not None and match.entry.id == expected, describe(match)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a state name alone is context, not a licensing question
+        ("im an IMG starting residency in ohio and scared i will be slow", "residency"),
+        # "april" ends like "*pril" but is an everyday word
+        ("in april I start residency, how do I survive intern year", "residency"),
+        ("how many CME credits do I need as an attending", "continuous-learning"),
+    ],
+)
+def test_cue_lookalikes_still_answer(matcher: Matcher, text: str, expected: str) -> None:
+    match = matcher.match(text)
+    assert answered(match) in {expected, *PAIRS.get(expected, ())}, describe(match)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("thank you so much, this really helped me calm down after my shift", "thanks"),
+        ("ok bye, going back to my night shift", "goodbye"),
+    ],
+)
+def test_a_closing_message_is_small_talk_whatever_it_mentions(
+    matcher: Matcher, text: str, expected: str
+) -> None:
+    assert answered(matcher.match(text)) == expected
+
+
+def test_a_question_after_thanks_is_answered(matcher: Matcher) -> None:
+    match = matcher.match("thanks! and what about fellowship, is it worth it?")
+    assert answered(match) == "fellowship", describe(match)
 
 
 def test_a_real_word_is_not_corrected_into_another_topic(matcher: Matcher) -> None:
