@@ -76,6 +76,9 @@ MIN_CORRECTION_TARGET = 4  # never "correct" a word into short jargon such as cm
 UNKNOWN_WORD_FACTOR = 0.5  # an unseen rare word weighs this share of the rarest known word
 UNKNOWN_EVERYDAY_SHARE = 0.15  # an unseen everyday word ("nephew") weighs this share of that
 CLOSING_IDS = ("thanks", "goodbye")  # a message opening with these and asking nothing is one
+REPEAT_BONUS = (
+    0.5  # each repeat of a concept ("ehr", "ai tools", "telehealth") adds half its weight
+)
 CUE_SCORE = 60.0  # a redirect cue ("visa", "stipend") makes its redirect at least this sure
 CUE_LEAD = 10.0  # ... and this far ahead of every covered topic
 _QUESTION_WORDS = frozenset(
@@ -393,7 +396,8 @@ class Matcher:
         tokens = set(analysis.tokens)
         if not tokens:
             return self._score_whole_string(key, cutoff=85)
-        scores = self._score_tokens(tokens, analysis.sources)
+        repeats = {t: 1.0 + REPEAT_BONUS * (analysis.tokens.count(t) - 1) for t in tokens}
+        scores = self._score_tokens(tokens, analysis.sources, repeats)
         if len(key.split()) <= SHORT_QUESTION_WORDS:  # "thanis", "bey": too short to correct
             for entry, score in self._score_whole_string(key, cutoff=WHOLE_STRING_CUTOFF).items():
                 scores[entry] = max(scores.get(entry, 0.0), score)
@@ -420,20 +424,25 @@ class Matcher:
                 return entry
         return None
 
-    def _score_tokens(self, tokens: set[str], sources: dict[str, str]) -> dict[int, float]:
+    def _score_tokens(
+        self, tokens: set[str], sources: dict[str, str], repeats: dict[str, float] | None = None
+    ) -> dict[int, float]:
         """Weighted overlap of the question's words with each entry's phrasings."""
         # A garbled word ("tjat") is not content: "thanks tjat helped" is still small talk.
         has_content = any(t not in _FILLER_STEMS and t in self._idf for t in tokens)
-        weights = {
-            t: self._weight(t, has_content=has_content, source=sources.get(t)) for t in tokens
-        }
+        repeats = repeats or {}
+        base = {t: self._weight(t, has_content=has_content, source=sources.get(t)) for t in tokens}
+        # A repeated concept weighs more in the question, but a phrasing is covered once.
+        weights = {t: w * repeats.get(t, 1.0) for t, w in base.items()}
         total = sum(weights.values())
         if total <= 0:
             return {}
         overlap: dict[int, float] = defaultdict(float)
+        overlap_once: dict[int, float] = defaultdict(float)
         for token, weight in weights.items():
             for pid in self._postings.get(token, ()):
                 overlap[pid] += weight
+                overlap_once[pid] += base[token]
         best_phrasing: dict[int, float] = defaultdict(float)
         for pid, shared in overlap.items():
             phrasing = self._phrasings[pid]
@@ -441,7 +450,7 @@ class Matcher:
                 continue  # "please" alone may only meet small talk like "help", "thanks"
             recall = min(shared / total, 1.0)
             size = phrasing.weight if has_content else phrasing.full_weight
-            precision = min(shared / size, 1.0) if size else 0.0
+            precision = min(overlap_once[pid] / size, 1.0) if size else 0.0
             similarity = _f_beta(recall, precision, beta=BETA)
             if similarity > best_phrasing[phrasing.entry]:
                 best_phrasing[phrasing.entry] = similarity

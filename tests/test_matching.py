@@ -370,6 +370,12 @@ def test_a_question_after_thanks_is_answered(matcher: Matcher) -> None:
     assert answered(match) == "fellowship", describe(match)
 
 
+def test_a_topic_named_several_ways_outweighs_one_mention_of_another(matcher: Matcher) -> None:
+    """ "keep up" alone means continuing education; three technology words say what to keep up with."""
+    match = matcher.match("how do I keep up with all the new telehealth, EHR and AI tools")
+    assert answered(match) == "technology-innovation", describe(match)
+
+
 def test_a_real_word_is_not_corrected_into_another_topic(matcher: Matcher) -> None:
     """ "hanging" once became "changing" (career transitions)."""
     match = matcher.match("hanging up the stethoscope one day, what should a doc plan for")
