@@ -87,6 +87,8 @@ class Report:
     by_style: dict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))
     by_entry: dict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))
     by_split: dict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))
+    # "holdout in-scope", "holdout out-of-scope": the targets are per kind, so per split too
+    by_split_kind: dict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))
     misses: list[Outcome] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -99,6 +101,7 @@ class Report:
             "by_style": {k: v.as_dict() for k, v in sorted(self.by_style.items())},
             "by_entry": {k: v.as_dict() for k, v in sorted(self.by_entry.items())},
             "by_split": {k: v.as_dict() for k, v in sorted(self.by_split.items())},
+            "by_split_kind": {k: v.as_dict() for k, v in sorted(self.by_split_kind.items())},
             "misses": [
                 {
                     "q": o.case.q,
@@ -156,6 +159,8 @@ def evaluate(cases: Iterable[Case], match: Callable[[str], Match], kb: Knowledge
             report.by_entry[entry_id].add(ok)
         if case.split:
             report.by_split[case.split].add(ok)
+            kind = "in-scope" if outcome.in_scope else "out-of-scope"
+            report.by_split_kind[f"{case.split} {kind}"].add(ok)
         if not ok:
             report.misses.append(outcome)
     return report
@@ -247,6 +252,7 @@ def format_report(report: Report, title: str) -> str:
     if report.by_split:
         lines.append(" by split:")
         lines += [row(k, v) for k, v in sorted(report.by_split.items())]
+        lines += [row(k, v) for k, v in sorted(report.by_split_kind.items())]
     lines.append(" by style:")
     lines += [row(k, v) for k, v in sorted(report.by_style.items())]
     lines.append(" by entry:")

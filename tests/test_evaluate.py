@@ -208,7 +208,7 @@ def test_evaluate_counts_right_and_wrong_as_documented(tiny: KnowledgeBase) -> N
         ("bye", "answer", "goodbye"),
         ("xylophone quartet", "fallback", None),
     ]
-    assert data["by_split"] == {}
+    assert data["by_split"] == data["by_split_kind"] == {}
 
 
 def test_eval_file_is_read_with_defaults_and_splits(tiny: KnowledgeBase, tmp_path: Path) -> None:
@@ -240,6 +240,11 @@ def test_eval_file_is_read_with_defaults_and_splits(tiny: KnowledgeBase, tmp_pat
     assert {k: (v.right, v.total) for k, v in report.by_split.items()} == {
         "dev": (1, 1),
         "holdout": (2, 2),
+    }
+    assert {k: (v.right, v.total) for k, v in report.by_split_kind.items()} == {
+        "dev in-scope": (1, 1),
+        "holdout in-scope": (1, 1),
+        "holdout out-of-scope": (1, 1),
     }
 
 
