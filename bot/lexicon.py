@@ -37,9 +37,26 @@ def is_real_word(word: str) -> bool:
     return count(word) >= REAL_WORD_COUNT
 
 
+_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
+@lru_cache(maxsize=16384)
+def typo_count(word: str) -> int:
+    """The count of the most common real word one edit away ("overwhleming" ->
+    "overwhelming"), so a mistyped everyday word is not mistaken for a rare term."""
+    counts = _counts()
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    edits = {a + b[1:] for a, b in splits if b}
+    edits |= {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
+    edits |= {a + c + b[1:] for a, b in splits if b for c in _LETTERS}
+    edits |= {a + c + b for a, b in splits for c in _LETTERS}
+    return max((counts.get(e, 0) for e in edits), default=0)
+
+
 def rarity(word: str) -> float:
-    """1.0 for a rare or unknown word, falling to 0.0 for the most everyday words."""
-    n = count(word)
+    """1.0 for a rare or unknown word, falling to 0.0 for the most everyday words
+    (a word one typo away from a real one counts as that word)."""
+    n = count(word) or (typo_count(word) if len(word) > 4 else 0)
     if n <= RARE_COUNT:
         return 1.0
     if n >= EVERYDAY_COUNT:

@@ -302,18 +302,25 @@ class Matcher:
             if word[i] == word[i - 1] and word[:i] + word[i + 1 :] in self._vocab:
                 return word[:i] + word[i + 1 :]
         limit = 1 if len(word) < 8 else 2
-        best: tuple[int, int, str] | None = None
+        best: tuple[int, bool, int, str] | None = None
         short = len(word) < 5  # "lors" must not become the stop word "lots"
+        letters = sorted(word)
         for length in range(len(word) - limit, len(word) + limit + 1):
             choices = self._by_length.get(length)
             if not choices:
                 continue
-            found = process.extractOne(word, choices, scorer=OSA.distance, score_cutoff=limit)
-            if found is not None and not (short and found[0] in STOP_WORDS):
-                candidate, distance, rank = found
-                if best is None or (distance, rank) < best[:2]:
-                    best = (int(distance), int(rank), candidate)
-        return best[2] if best is not None else word
+            found = process.extract(
+                word, choices, scorer=OSA.distance, score_cutoff=limit, limit=None
+            )
+            for candidate, distance, rank in found:
+                if short and candidate in STOP_WORDS:
+                    continue
+                # equally close: swapped letters ("kidn" -> "kind", not "kids") first,
+                # then the word the knowledge uses most
+                key = (int(distance), sorted(candidate) != letters, int(rank), candidate)
+                if best is None or key < best:
+                    best = key
+        return best[3] if best is not None else word
 
     def _analyse(self, text: str, *, correct: bool) -> list[str]:
         """Text -> stems with jargon rewritten; stop words dropped."""
@@ -325,7 +332,7 @@ class Matcher:
             words = [self._correct(w) for w in words]
         words = ["score" if _USMLE_SCORE.match(w) else w for w in words]
         stems = [stem(w) for w in words]
-        rewritten = self._rewrite(self._rewrite(stems))  # "kind of doc" -> "kind of doctor" -> ...
+        rewritten = self._rewrite(stems)
         return _Analysis(
             tokens=[t for t in rewritten if t not in _STOP_STEMS],
             sources=dict(zip(stems, words, strict=True)),
@@ -333,20 +340,43 @@ class Matcher:
         )
 
     def _rewrite(self, stems: Sequence[str]) -> list[str]:
-        """Replace the longest synonym variants by their canonical terms."""
+        """Replace the longest synonym variants by their canonical terms, twice, so "kind of
+        doc" becomes "kind of doctor" and then "specialty". The second pass rewrites a first
+        pass's output only whole: "kids" -> "work life balance" must not then lose its
+        "work life" to another variant."""
+        once, groups = self._rewrite_pass(stems, [-1] * len(stems))
+        return self._rewrite_pass(once, groups)[0]
+
+    def _rewrite_pass(
+        self, stems: Sequence[str], groups: Sequence[int]
+    ) -> tuple[list[str], list[int]]:
+        """One left-to-right pass; `groups` numbers the tokens each earlier rewrite produced
+        (-1: an original word). Returns the new tokens and their groups."""
         out: list[str] = []
+        out_groups: list[int] = []
         i = 0
         while i < len(stems):
             for size in range(min(self._max_variant, len(stems) - i), 0, -1):
                 target = self._synonyms.get(tuple(stems[i : i + size]))
-                if target is not None:
+                if target is not None and self._whole_groups(groups, i, i + size):
                     out.extend(target)
+                    out_groups.extend([i] * len(target))
                     i += size
                     break
             else:
                 out.append(stems[i])
+                out_groups.append(-1)
                 i += 1
-        return out
+        return out, out_groups
+
+    @staticmethod
+    def _whole_groups(groups: Sequence[int], start: int, end: int) -> bool:
+        """Does the window [start, end) hold every token of each rewrite it touches?"""
+        inside = {g for g in groups[start:end] if g >= 0}
+        return all(
+            (start == 0 or groups[start - 1] != g) and (end == len(groups) or groups[end] != g)
+            for g in inside
+        )
 
     def _weight(self, token: str, *, has_content: bool, source: str | None = None) -> float:
         base = self._idf.get(token)

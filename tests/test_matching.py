@@ -376,6 +376,31 @@ def test_a_topic_named_several_ways_outweighs_one_mention_of_another(matcher: Ma
     assert answered(match) == "technology-innovation", describe(match)
 
 
+def test_a_rewritten_term_is_not_torn_apart_by_another_synonym(matcher: Matcher) -> None:
+    """ "kids" reads as "work life balance"; its "work life" must not then become "working
+    life", the career map."""
+    match = matcher.match(
+        "Im a 55 year old family doc, my kids laugh at me because I still prefer paper charts. "
+        "how do older doctors like me get comfortable with all this new tech?"
+    )
+    assert answered(match) == "technology-innovation", describe(match)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("what kidn of doctor should I become", {"choosing-specialty", "faq-choosing-specialty"}),
+        ("so overwhleming and tierd all the time, how do ppl find balance", BURNOUT),
+    ],
+)
+def test_swapped_letters_and_mistyped_everyday_words(
+    matcher: Matcher, text: str, expected: set[str]
+) -> None:
+    """ "kidn" is "kind" (same letters), not "kids"; "overwhleming" is an everyday word."""
+    match = matcher.match(text)
+    assert answered(match) in expected, describe(match)
+
+
 def test_a_real_word_is_not_corrected_into_another_topic(matcher: Matcher) -> None:
     """ "hanging" once became "changing" (career transitions)."""
     match = matcher.match("hanging up the stethoscope one day, what should a doc plan for")
