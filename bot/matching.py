@@ -303,7 +303,6 @@ class Matcher:
                 return word[:i] + word[i + 1 :]
         limit = 1 if len(word) < 8 else 2
         best: tuple[int, bool, int, str] | None = None
-        short = len(word) < 5  # "lors" must not become the stop word "lots"
         letters = sorted(word)
         for length in range(len(word) - limit, len(word) + limit + 1):
             choices = self._by_length.get(length)
@@ -313,8 +312,6 @@ class Matcher:
                 word, choices, scorer=OSA.distance, score_cutoff=limit, limit=None
             )
             for candidate, distance, rank in found:
-                if short and candidate in STOP_WORDS:
-                    continue
                 # equally close: swapped letters ("kidn" -> "kind", not "kids") first,
                 # then the word the knowledge uses most
                 key = (int(distance), sorted(candidate) != letters, int(rank), candidate)

@@ -390,6 +390,11 @@ def test_a_rewritten_term_is_not_torn_apart_by_another_synonym(matcher: Matcher)
     ("text", "expected"),
     [
         ("what kidn of doctor should I become", {"choosing-specialty", "faq-choosing-specialty"}),
+        # "wich" is "which", a stop word, not "rich" (money)
+        (
+            "how do u know wich speciality is rite for u",
+            {"choosing-specialty", "faq-choosing-specialty"},
+        ),
         ("so overwhleming and tierd all the time, how do ppl find balance", BURNOUT),
     ],
 )
