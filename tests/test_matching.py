@@ -296,6 +296,8 @@ def test_medically_adjacent_out_of_scope_falls_back(matcher: Matcher, text: str)
             "redirect-licensing",
         ),
         ("for retirement, is a roth ira or a 401k better", "redirect-salary"),
+        ("when should i take step 3", "redirect-exam-prep"),
+        ("can i do residency in canada instead", "redirect-off-topic"),
     ],
 )
 def test_a_redirect_cue_beats_a_covered_topic_word(
