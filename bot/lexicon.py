@@ -18,6 +18,7 @@ from spellchecker import SpellChecker
 REAL_WORD_COUNT = 300  # at least this common: a real word, never a typo to correct
 RARE_COUNT = 100  # at most this common: weighs as much as an unknown term
 EVERYDAY_COUNT = 100_000  # at least this common: weighs the least
+MAX_TYPO_WORD = 20  # longer "words" are not typos (and their edits would cost a lot)
 
 
 @lru_cache(maxsize=1)
@@ -56,7 +57,7 @@ def typo_count(word: str) -> int:
 def rarity(word: str) -> float:
     """1.0 for a rare or unknown word, falling to 0.0 for the most everyday words
     (a word one typo away from a real one counts as that word)."""
-    n = count(word) or (typo_count(word) if len(word) > 4 else 0)
+    n = count(word) or (typo_count(word) if 4 < len(word) <= MAX_TYPO_WORD else 0)
     if n <= RARE_COUNT:
         return 1.0
     if n >= EVERYDAY_COUNT:
