@@ -4,14 +4,16 @@ The pipeline, applied alike to the knowledge's phrasings (once, at index time) a
 question:
 
 1. normalise: case, accents, apostrophes, punctuation, emoji;
-2. correct typos of words the knowledge does not know (rapidfuzz, edit distance 1-2);
+2. correct typos of words neither the knowledge nor everyday English knows (rapidfuzz, edit
+   distance 1-2; bot/lexicon.py says what everyday English is);
 3. rewrite jargon through the synonym table (PGY-2 -> residency, CME -> continuing ...);
 4. stem lightly, so "certified", "certify" and "certification" meet.
 
 Scoring weighs each shared word by its rarity across entries (IDF), so one shared common word
 ("the", "specialty") cannot carry a match, and measures how much of the *question* an entry
-explains: words the knowledge has never seen count against every entry, which is what makes an
-out-of-scope question fall back. Filler ("hey", "bot", "please") weighs almost nothing once a
+explains: words the knowledge has never seen count against every entry, the more so the rarer
+they are in English ("metformin" a lot, "nephew" barely). Redirect cues (bot/cues.py) catch
+questions on topics the guide does not cover even when they share its words. Filler ("hey", "bot", "please") weighs almost nothing once a
 question has real content. The decision follows Rasa's FallbackClassifier: answer above a
 threshold with a margin over the runner-up, ask "did you mean" when close, else fall back.
 
@@ -76,9 +78,8 @@ MIN_CORRECTION_TARGET = 4  # never "correct" a word into short jargon such as cm
 UNKNOWN_WORD_FACTOR = 0.5  # an unseen rare word weighs this share of the rarest known word
 UNKNOWN_EVERYDAY_SHARE = 0.15  # an unseen everyday word ("nephew") weighs this share of that
 CLOSING_IDS = ("thanks", "goodbye")  # a message opening with these and asking nothing is one
-REPEAT_BONUS = (
-    0.5  # each repeat of a concept ("ehr", "ai tools", "telehealth") adds half its weight
-)
+# Each repeat of a concept ("telehealth, EHR and AI tools" are three) adds this share of it.
+REPEAT_BONUS = 0.5
 CUE_SCORE = 60.0  # a redirect cue ("visa", "stipend") makes its redirect at least this sure
 CUE_LEAD = 10.0  # ... and this far ahead of every covered topic
 _QUESTION_WORDS = frozenset(
