@@ -297,6 +297,7 @@ def test_medically_adjacent_out_of_scope_falls_back(matcher: Matcher, text: str)
         ),
         ("for retirement, is a roth ira or a 401k better", "redirect-salary"),
         ("when should i take step 3", "redirect-exam-prep"),
+        ("do my step 1 results expire", "redirect-exam-prep"),
         ("can i do residency in canada instead", "redirect-off-topic"),
     ],
 )
@@ -347,6 +348,8 @@ def test_drug_names_and_state_rules_are_not_covered(
         # "april" ends like "*pril" but is an everyday word
         ("in april I start residency, how do I survive intern year", "residency"),
         ("how many CME credits do I need as an attending", "continuous-learning"),
+        # "expire" is a score cue only next to a score, step or result
+        ("abms boards after residency, do they expire", "board-certification"),
     ],
 )
 def test_cue_lookalikes_still_answer(matcher: Matcher, text: str, expected: str) -> None:
