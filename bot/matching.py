@@ -80,6 +80,7 @@ UNKNOWN_EVERYDAY_SHARE = 0.15  # an unseen everyday word ("nephew") weighs this 
 CLOSING_IDS = ("thanks", "goodbye")  # a message opening with these and asking nothing is one
 # Each repeat of a concept ("telehealth, EHR and AI tools" are three) adds this share of it.
 REPEAT_BONUS = 0.5
+MIN_CUE_CORRECTION = 5  # a typo of fewer letters never becomes a cue word
 CUE_SCORE = 60.0  # a redirect cue ("visa", "stipend") makes its redirect at least this sure
 CUE_LEAD = 10.0  # ... and this far ahead of every covered topic
 _QUESTION_WORDS = frozenset(
@@ -167,7 +168,7 @@ def stem(word: str) -> str:
 class _Analysis:
     tokens: list[str]  # stems with jargon rewritten, stop words dropped
     sources: dict[str, str]  # stem -> the word it came from (for unknown-word weights)
-    words: list[str]  # the corrected words (for redirect cues)
+    words: list[str]  # the words as corrected for redirect cues
 
 
 @dataclass(frozen=True)
@@ -325,16 +326,18 @@ class Matcher:
         return self._analyse_full(text, correct=correct).tokens
 
     def _analyse_full(self, text: str, *, correct: bool) -> _Analysis:
-        words = normalize(text).split()
-        if correct:
-            words = [self._correct(w) for w in words]
-        words = ["score" if _USMLE_SCORE.match(w) else w for w in words]
+        typed = ["score" if _USMLE_SCORE.match(w) else w for w in normalize(text).split()]
+        words = [self._correct(w) for w in typed] if correct else typed
         stems = [stem(w) for w in words]
         rewritten = self._rewrite(stems)
+        # A short word is too easily "corrected" into a cue: "rota" is not "roth" (an IRA).
+        cue_words = [
+            c if len(t) >= MIN_CUE_CORRECTION else t for t, c in zip(typed, words, strict=True)
+        ]
         return _Analysis(
             tokens=[t for t in rewritten if t not in _STOP_STEMS],
             sources=dict(zip(stems, words, strict=True)),
-            words=words,
+            words=cue_words,
         )
 
     def _rewrite(self, stems: Sequence[str]) -> list[str]:

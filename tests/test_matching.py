@@ -298,6 +298,8 @@ def test_medically_adjacent_out_of_scope_falls_back(matcher: Matcher, text: str)
         ("for retirement, is a roth ira or a 401k better", "redirect-salary"),
         ("when should i take step 3", "redirect-exam-prep"),
         ("do my step 1 results expire", "redirect-exam-prep"),
+        ("what is the best treatment for a cough that lasts weeks", "redirect-clinical"),
+        ("abim board exam fee, how much", "redirect-salary"),
         ("can i do residency in canada instead", "redirect-off-topic"),
     ],
 )
@@ -350,6 +352,16 @@ def test_drug_names_and_state_rules_are_not_covered(
         ("how many CME credits do I need as an attending", "continuous-learning"),
         # "expire" is a score cue only next to a score, step or result
         ("abms boards after residency, do they expire", "board-certification"),
+        # "rota" is a UK duty roster, not a typo of "roth" (a retirement account)
+        (
+            "q3 call on the rota and my family barely sees me, how do people protect time off",
+            "work-life-balance",
+        ),
+        # "cough" is a symptom cue only when asked about treatment
+        (
+            "bored of gp work, same cough and cold every day, how to find it interesting again",
+            "maintaining-passion",
+        ),
     ],
 )
 def test_cue_lookalikes_still_answer(matcher: Matcher, text: str, expected: str) -> None:
