@@ -300,6 +300,9 @@ def test_medically_adjacent_out_of_scope_falls_back(matcher: Matcher, text: str)
         ("do my step 1 results expire", "redirect-exam-prep"),
         ("what is the best treatment for a cough that lasts weeks", "redirect-clinical"),
         ("abim board exam fee, how much", "redirect-salary"),
+        ("what are the symptoms of pneumonia", "redirect-clinical"),
+        ("drug interactions with warfarin", "redirect-clinical"),
+        ("what percent of imgs match into derm", "redirect-application"),
         ("can i do residency in canada instead", "redirect-off-topic"),
     ],
 )
@@ -357,6 +360,11 @@ def test_drug_names_and_state_rules_are_not_covered(
             "q3 call on the rota and my family barely sees me, how do people protect time off",
             "work-life-balance",
         ),
+        # clinical and application words in a career sense
+        ("what are the symptoms of burnout", "work-life-balance"),
+        ("deadlines at work are crushing me", "work-life-balance"),
+        ("how do I improve my interactions with colleagues", "professional-network"),
+        ("is it worth investing time in conferences", "professional-network"),
         # "cough" is a symptom cue only when asked about treatment
         (
             "bored of gp work, same cough and cold every day, how to find it interesting again",
