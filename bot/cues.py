@@ -12,6 +12,7 @@ Cues match whole words, not stems, so "connections" never meets "connecticut".
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 
 from bot.text import normalize
@@ -19,11 +20,23 @@ from bot.text import normalize
 MIN_CUE_STEM = 3  # "*pril" needs three letters before it: "ramipril", not "april"
 
 Phrase = tuple[str, ...]
+_ENDING = re.compile(r"\*[a-z]{3,}")
 
 
 def parse_cue(cue: str) -> list[list[Phrase]]:
     """ "a|b c + d" -> [[("a",), ("b", "c")], [("d",)]]; an empty phrase means a bad cue."""
     return [[tuple(normalize(alt).split()) for alt in part.split("|")] for part in cue.split(" + ")]
+
+
+def cue_problem(cue: str) -> str | None:
+    """What is wrong with a cue as written, for `faqbot check`; None when it is fine."""
+    if cue.startswith("*"):
+        if not _ENDING.fullmatch(cue):
+            return f"cue {cue!r}: a word-ending cue is '*' and 3+ letters, like '*pril'"
+        return None
+    if not all(phrase for part in parse_cue(cue) for phrase in part):
+        return f"cue {cue!r} has a part with no words"
+    return None
 
 
 class CueIndex:

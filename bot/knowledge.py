@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.cues import parse_cue
+from bot.cues import cue_problem
 from bot.errors import KnowledgeError, Problem
 from bot.text import normalize
 from bot.yamlio import LineDict, LineList, line_of, load_yaml
@@ -50,7 +50,6 @@ LEARNED_FILE = "learned.yaml"
 
 _FIELDS = {"id", "kind", "order", "title", "answer", "questions", "follow_ups", "cues"}
 _REQUIRED = ("id", "kind", "title", "answer", "questions")
-_CUE_ENDING = re.compile(r"\*[a-z]{3,}")
 _TOP_KEYS = {"entries", "synonyms", "learned"}
 
 
@@ -242,12 +241,9 @@ def _read_entry(item: LineDict, shown: str, problems: list[Problem]) -> _Draft |
     if cues and kind != "redirect":
         bad("cues", f"{label}: only redirect entries have 'cues'")
     for cue, line in cues or ():
-        if cue.startswith("*") and not _CUE_ENDING.fullmatch(cue):
-            msg = f"{label}: cue {cue!r}: a word-ending cue is '*' and 3+ letters, like '*pril'"
-            problems.append(Problem(shown, line, msg))
-            ok = False
-        elif not all(phrase for part in parse_cue(cue) for phrase in part):
-            problems.append(Problem(shown, line, f"{label}: cue {cue!r} has a part with no words"))
+        problem = cue_problem(cue)
+        if problem is not None:
+            problems.append(Problem(shown, line, f"{label}: {problem}"))
             ok = False
     if questions is None or follow_ups is None or cues is None or not ok:
         return None

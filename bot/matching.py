@@ -277,12 +277,11 @@ class Matcher:
     def _correct(self, word: str) -> str:
         """The known word `word` was probably meant to be, or `word` itself."""
         if (
-            word in self._vocab
+            self._is_known(word)  # a real word: "hanging" is not a typo of "changing"
             or word in self._cues.words
             or len(word) < 3
             or not word.isalpha()
             or self._plural_of_known(word)
-            or lexicon.is_real_word(word)  # "hanging" is not a typo of "changing"
         ):
             return word
         if len(word) == 3:  # "wat", "hw": only ever a chat word, never a topic
@@ -435,13 +434,10 @@ class Matcher:
         closing = self._closing(query, key)
         if closing is not None:
             # "thanks so much, that helped me calm down after my shift": not a shift question
-            best_other = max((s for e, s in scores.items() if e != closing), default=0.0)
-            scores[closing] = min(max(scores.get(closing, 0.0), best_other + CUE_LEAD), 100.0)
+            _put_first(scores, closing, floor=0.0)
         for entry in self._cues.hits(analysis.words, known=self._is_known):
             # "CME credits in Texas": the guide has CME, but not what one state requires
-            best_other = max((s for e, s in scores.items() if e != entry), default=0.0)
-            lifted = max(scores.get(entry, 0.0), best_other + CUE_LEAD, CUE_SCORE)
-            scores[entry] = min(lifted, 100.0)
+            _put_first(scores, entry, floor=CUE_SCORE)
         return scores
 
     def _closing(self, query: str, key: str) -> int | None:
@@ -543,6 +539,13 @@ class Matcher:
             if candidate.score >= floor and not entry.is_fallback:
                 out.append(entry)
         return out
+
+
+def _put_first(scores: dict[int, float], entry: int, *, floor: float) -> None:
+    """Lift `entry` CUE_LEAD above every other entry (and to at least `floor`), capped at 100."""
+    best_other = max((s for e, s in scores.items() if e != entry), default=0.0)
+    lifted = max(scores.get(entry, 0.0), best_other + CUE_LEAD, floor)
+    scores[entry] = min(lifted, 100.0)
 
 
 def _f_beta(recall: float, precision: float, *, beta: float) -> float:
