@@ -58,7 +58,8 @@ STOP_WORDS = frozenset(
     think want need like much many lot lots bit even still ever well advice advise tips tip
     suggestion suggestions info information idea ideas thoughts opinion explain anybody
     everyone everybody somebody honestly seriously literally totally guess wondering wonder
-    curious ask asking said say says yes yeah also else without within cannot""".split()
+    curious ask asking said say says yes yeah also else without within cannot exactly
+    precisely truly simply generally usually typically""".split()
 )
 # Chat filler: it must not move a real question's score, but alone it is small talk.
 FILLER_WORDS = frozenset(
@@ -86,6 +87,7 @@ CUE_LEAD = 10.0  # ... and this far ahead of every covered topic
 _QUESTION_WORDS = frozenset(
     "how what why which when where who whom whose should can could would".split()
 )
+_CLAUSE_BREAK = re.compile(r"[.!,;:\n]+")
 _USMLE_SCORE = re.compile(r"^[12]\d\d$")  # "I got a 245": a three-digit score
 
 
@@ -209,6 +211,7 @@ class Matcher:
             for word in normalize(canonical).split():
                 word_count[word] += 1
         self._vocab |= set(word_count)
+        self._knowledge_words = frozenset(w for w in word_count if len(w) >= 3 and w.isalpha())
         for word in self._vocab:
             word_count.setdefault(word, 0)  # known everyday words: valid, least preferred
         # Most frequent first, so an equally close correction picks the likelier word.
@@ -326,6 +329,8 @@ class Matcher:
 
     def _analyse_full(self, text: str, *, correct: bool) -> _Analysis:
         typed = ["score" if _USMLE_SCORE.match(w) else w for w in normalize(text).split()]
+        if correct:
+            typed = self._join_split_words(typed)
         words = [self._correct(w) for w in typed] if correct else typed
         stems = [stem(w) for w in words]
         rewritten = self._rewrite(stems)
@@ -338,6 +343,41 @@ class Matcher:
             sources=dict(zip(stems, words, strict=True)),
             words=cue_words,
         )
+
+    def _join_split_words(self, words: list[str]) -> list[str]:
+        """Join words that dictation or a stray space split: "e h r" -> "ehr", "fellow ship"
+        -> "fellowship". Only into a word the knowledge itself uses."""
+        out: list[str] = []
+        i = 0
+        while i < len(words):
+            end = i
+            while end < len(words) and len(words[end]) == 1 and words[end].isalpha():
+                end += 1
+            # spelled out: "u s m l e"; "m o c a ..." is "moc a ..."
+            size = next(
+                (
+                    n
+                    for n in range(end - i, 1, -1)
+                    if "".join(words[i : i + n]) in self._knowledge_words
+                ),
+                0,
+            )
+            if size:
+                out.append("".join(words[i : i + size]))
+                i += size
+                continue
+            pair = words[i : i + 2]
+            if (
+                len(pair) == 2
+                and pair[0] + pair[1] in self._knowledge_words
+                and not _CHAT_WORDS.intersection(pair)  # "day to day" is not "today"
+            ):
+                out.append(words[i] + words[i + 1])
+                i += 2
+                continue
+            out.append(words[i])
+            i += 1
+        return out
 
     def _rewrite(self, stems: Sequence[str]) -> list[str]:
         """Replace the longest synonym variants by their canonical terms, twice, so "kind of
@@ -443,12 +483,19 @@ class Matcher:
     def _closing(self, query: str, key: str) -> int | None:
         """The thanks or goodbye entry, when the message opens with one and asks nothing."""
         words = key.split()
-        if "?" in query or _QUESTION_WORDS.intersection(words):
-            return None
-        for size in range(min(len(words), self._max_closing), 0, -1):
-            entry = self._closings.get(" ".join(words[:size]))
-            if entry is not None:
-                return entry
+        clause_starts = {
+            w for part in _CLAUSE_BREAK.split(query) for w in normalize(part).split()[:1]
+        }
+        if "?" in query or _QUESTION_WORDS.intersection(clause_starts):
+            return None  # "thanks! how do I ..." asks; "... what he is going through" does not
+        for start in range(len(words)):
+            for size in range(min(len(words) - start, self._max_closing), 0, -1):
+                entry = self._closings.get(" ".join(words[start : start + size]))
+                if entry is not None:
+                    after = words[start + size : start + size + 1]
+                    return None if _QUESTION_WORDS.intersection(after) else entry
+            if words[start] not in _LEAD_INS:  # "okay bye, off to the ward" is still a bye
+                return None
         return None
 
     def _score_tokens(
@@ -562,6 +609,8 @@ def _stems(words: Iterable[str]) -> frozenset[str]:
 
 _STOP_STEMS = _stems(STOP_WORDS) - _stems(FILLER_WORDS)
 _COMMON_STEMS = _stems(COMMON_WORDS)
+_CHAT_WORDS = STOP_WORDS | FILLER_WORDS
+_LEAD_INS = frozenset("ok okay alright right well so oh ah cool great nice awesome perfect".split())
 _SHORT_CHAT_WORDS = sorted(w for w in STOP_WORDS | FILLER_WORDS if 3 <= len(w) <= 4)
 _FILLER_STEMS = _stems(FILLER_WORDS)
 _EVERYDAY_STEMS = _COMMON_STEMS | _FILLER_STEMS
