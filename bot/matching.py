@@ -89,6 +89,7 @@ _QUESTION_WORDS = frozenset(
 )
 _CLAUSE_BREAK = re.compile(r"[.!,;:\n]+")
 _USMLE_SCORE = re.compile(r"^[12]\d\d$")  # "I got a 245": a three-digit score
+_SCORE_CONTEXT = frozenset("step steps ck cs usmle score scores points comlex level".split())
 
 
 @dataclass(frozen=True)
@@ -132,6 +133,16 @@ _SUFFIXES = (
     ("al", ""),
 )
 
+# Words the rules would merge with a different concept: "internal" medicine is not an
+# "intern", a "professor" is not the "profession", a "committee" is not a "commitment".
+_STEM_EXCEPTIONS = {
+    "internal": "internal",
+    "professor": "professor",
+    "professors": "professor",
+    "committee": "committee",
+    "committees": "committee",
+}
+
 
 @lru_cache(maxsize=65536)
 def stem(word: str) -> str:
@@ -141,6 +152,8 @@ def stem(word: str) -> str:
     """
     if len(word) <= 3 or not word.isalpha():
         return word
+    if word in _STEM_EXCEPTIONS:
+        return _STEM_EXCEPTIONS[word]
     for suffix, replacement in _PLURALS:
         base = word[: -len(suffix)]
         if word.endswith(suffix) and len(base) >= 3 and not base.endswith(("s", "u", "i")):
@@ -250,8 +263,8 @@ class Matcher:
             if not content:
                 continue
             pid = len(self._phrasings)
-            weight = sum(self._weight(t, has_content=True) for t in content)
-            full = sum(self._weight(t, has_content=False) for t in content)
+            weight = sum(self._weight(t, has_content=True) for t in sorted(content))
+            full = sum(self._weight(t, has_content=False) for t in sorted(content))
             self._phrasings.append(_Phrasing(entry_index, content, weight, full))
             for token in content:
                 self._postings[token].append(pid)
@@ -328,7 +341,7 @@ class Matcher:
         return self._analyse_full(text, correct=correct).tokens
 
     def _analyse_full(self, text: str, *, correct: bool) -> _Analysis:
-        typed = ["score" if _USMLE_SCORE.match(w) else w for w in normalize(text).split()]
+        typed = _mark_scores(normalize(text).split())
         if correct:
             typed = self._join_split_words(typed)
         words = [self._correct(w) for w in typed] if correct else typed
@@ -505,7 +518,11 @@ class Matcher:
         # A garbled word ("tjat") is not content: "thanks tjat helped" is still small talk.
         has_content = any(t not in _FILLER_STEMS and t in self._idf for t in tokens)
         repeats = repeats or {}
-        base = {t: self._weight(t, has_content=has_content, source=sources.get(t)) for t in tokens}
+        # sorted: float sums must not depend on set order (hash randomisation)
+        base = {
+            t: self._weight(t, has_content=has_content, source=sources.get(t))
+            for t in sorted(tokens)
+        }
         # A repeated concept weighs more in the question, but a phrasing is covered once.
         weights = {t: w * repeats.get(t, 1.0) for t, w in base.items()}
         total = sum(weights.values())
@@ -593,6 +610,18 @@ def _put_first(scores: dict[int, float], entry: int, *, floor: float) -> None:
     best_other = max((s for e, s in scores.items() if e != entry), default=0.0)
     lifted = max(scores.get(entry, 0.0), best_other + CUE_LEAD, floor)
     scores[entry] = min(lifted, 100.0)
+
+
+def _mark_scores(words: list[str]) -> list[str]:
+    """ "I got a 245 on step 2" -> "... a score on step 2"; "100 miles" and "200 patients"
+    are counts, not scores."""
+    out = list(words)
+    for i, word in enumerate(words):
+        after = words[i + 1] if i + 1 < len(words) else ""
+        counted = after.isalpha() and after not in STOP_WORDS and after not in _SCORE_CONTEXT
+        if _USMLE_SCORE.match(word) and not counted:
+            out[i] = "score"
+    return out
 
 
 def _f_beta(recall: float, precision: float, *, beta: float) -> float:

@@ -15,7 +15,7 @@ import yaml
 
 from bot.config import MatchingConfig, bundled_knowledge_dir
 from bot.knowledge import KnowledgeBase, load_knowledge
-from bot.matching import Match, Matcher, normalize
+from bot.matching import Match, Matcher, normalize, stem
 
 ROOT = Path(__file__).resolve().parent.parent
 IN_SCOPE_KINDS = {"milestone", "faq", "overview"}
@@ -84,6 +84,23 @@ def test_normalize(text: str, expected: str) -> None:
 )
 def test_normalize_treats_variants_alike(a: str, b: str) -> None:
     assert normalize(a) == normalize(b)
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [("certified", "certification"), ("certify", "certification"), ("mentoring", "mentors")],
+)
+def test_word_forms_meet(a: str, b: str) -> None:
+    assert stem(a) == stem(b)
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [("internal", "intern"), ("professor", "professional"), ("committee", "commitment")],
+)
+def test_different_concepts_stay_apart(a: str, b: str) -> None:
+    """ "internal medicine" is no intern year; a professor is not the profession."""
+    assert stem(a) != stem(b)
 
 
 def test_pgy_2_is_read_as_residency_however_it_is_written(matcher: Matcher) -> None:
