@@ -238,8 +238,8 @@ def _read_entry(item: LineDict, shown: str, problems: list[Problem]) -> _Draft |
     questions = _string_list(item, "questions", label, shown, problems, allow_empty=False)
     follow_ups = _string_list(item, "follow_ups", label, shown, problems, allow_empty=True)
     cues = _string_list(item, "cues", label, shown, problems, allow_empty=True)
-    if cues and kind != "redirect":
-        bad("cues", f"{label}: only redirect entries have 'cues'")
+    if cues and kind == "smalltalk":
+        bad("cues", f"{label}: small talk has no 'cues'")
     for cue, line in cues or ():
         problem = cue_problem(cue)
         if problem is not None:

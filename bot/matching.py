@@ -84,6 +84,9 @@ REPEAT_BONUS = 0.5
 MIN_CUE_CORRECTION = 5  # a typo of fewer letters never becomes a cue word
 CUE_SCORE = 60.0  # a redirect cue ("visa", "stipend") makes its redirect at least this sure
 CUE_LEAD = 10.0  # ... and this far ahead of every covered topic
+TOPIC_CUE_LEAD = 2.0  # a covered topic's cue puts it just ahead of its neighbours ...
+TOPIC_CUE_MIN = 15.0  # ... when the question already leans its way: scores at least this
+TOPIC_CUE_WINDOW = 15.0  # ... and at most this far below the best
 _QUESTION_WORDS = frozenset(
     "how what why which when where who whom whose should can could would".split()
 )
@@ -141,6 +144,14 @@ _STEM_EXCEPTIONS = {
     "professors": "professor",
     "committee": "committee",
     "committees": "committee",
+    "quite": "quite",  # not "quit"
+    "cares": "care",  # not "cars"
+    "hates": "hate",  # not "hats"
+    "bother": "bother",  # not the stop word "both"
+    "letting": "let",  # not "letter"
+    "former": "former",  # not "form"
+    "signal": "signal",  # not "sign" (off)
+    "signals": "signal",
 }
 
 
@@ -488,9 +499,16 @@ class Matcher:
         if closing is not None:
             # "thanks so much, that helped me calm down after my shift": not a shift question
             _put_first(scores, closing, floor=0.0)
-        for entry in self._cues.hits(analysis.words, known=self._is_known):
-            # "CME credits in Texas": the guide has CME, but not what one state requires
-            _put_first(scores, entry, floor=CUE_SCORE)
+        hits = self._cues.hits(analysis.words, known=self._is_known)
+        # a covered topic's cue ("switch ... into admin") first, so a redirect's cue still wins
+        for entry in sorted(hits, key=lambda e: self._entries[e].is_fallback):
+            if self._entries[entry].is_fallback:
+                # "CME credits in Texas": the guide has CME, but not what one state requires
+                _put_first(scores, entry, floor=CUE_SCORE)
+            elif scores.get(entry, 0.0) >= max(
+                TOPIC_CUE_MIN, max(scores.values()) - TOPIC_CUE_WINDOW
+            ):
+                _put_first(scores, entry, floor=0.0, lead=TOPIC_CUE_LEAD)
         return scores
 
     def _closing(self, query: str, key: str) -> int | None:
@@ -605,10 +623,12 @@ class Matcher:
         return out
 
 
-def _put_first(scores: dict[int, float], entry: int, *, floor: float) -> None:
-    """Lift `entry` CUE_LEAD above every other entry (and to at least `floor`), capped at 100."""
+def _put_first(
+    scores: dict[int, float], entry: int, *, floor: float, lead: float = CUE_LEAD
+) -> None:
+    """Lift `entry` `lead` above every other entry (and to at least `floor`), capped at 100."""
     best_other = max((s for e, s in scores.items() if e != entry), default=0.0)
-    lifted = max(scores.get(entry, 0.0), best_other + CUE_LEAD, floor)
+    lifted = max(scores.get(entry, 0.0), best_other + lead, floor)
     scores[entry] = min(lifted, 100.0)
 
 

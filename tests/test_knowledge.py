@@ -279,11 +279,18 @@ def test_unknown_field(kdir: Path) -> None:
     assert problems(kdir) == ["knowledge/extra.yaml:9: entry 'quokka-care': unknown field 'colour'"]
 
 
-def test_cues_only_on_redirects(kdir: Path) -> None:
-    write(kdir, "extra.yaml", GOOD_EXTRA + "    cues: [quokka food]\n")
+def test_small_talk_has_no_cues(kdir: Path) -> None:
+    extra = GOOD_EXTRA.replace("kind: faq", "kind: smalltalk") + "    cues: [quokka food]\n"
+    write(kdir, "extra.yaml", extra)
     assert problems(kdir) == [
-        "knowledge/extra.yaml:9: entry 'quokka-care': only redirect entries have 'cues'"
+        "knowledge/extra.yaml:9: entry 'quokka-care': small talk has no 'cues'"
     ]
+
+
+def test_a_covered_entry_may_have_cues(kdir: Path) -> None:
+    write(kdir, "extra.yaml", GOOD_EXTRA + '    cues: ["feed|feeding + quokka|quokkas"]\n')
+    entry = load_knowledge(kdir).by_id["quokka-care"]
+    assert entry.cues == ("feed|feeding + quokka|quokkas",)
 
 
 def test_a_cue_without_words(kdir: Path) -> None:

@@ -453,6 +453,25 @@ def test_everyday_words_are_not_joined_into_another_word(matcher: Matcher) -> No
     assert answered(match) == "residency", describe(match)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "how do doctors make the switch from full time clinical work into hospital admin roles",
+        "leaving bedside work for an admin gig, how do i pivot",
+        "going from resident to attending in 3 months, how do i prep for that shift",
+    ],
+)
+def test_a_change_of_setting_is_a_career_transition(matcher: Matcher, text: str) -> None:
+    """Admin, attending and part-time words lean elsewhere; the move itself is the topic."""
+    match = matcher.match(text)
+    assert answered(match) == "career-transitions", describe(match)
+
+
+def test_a_redirect_cue_still_beats_a_topic_cue(matcher: Matcher) -> None:
+    match = matcher.match("switching from clinical work into admin, what salary can i expect")
+    assert match.entry is not None and match.entry.id == "redirect-salary", describe(match)
+
+
 def test_a_topic_named_several_ways_outweighs_one_mention_of_another(matcher: Matcher) -> None:
     """ "keep up" alone means continuing education; three technology words say what to keep up with."""
     match = matcher.match("how do I keep up with all the new telehealth, EHR and AI tools")
