@@ -467,6 +467,20 @@ def test_a_change_of_setting_is_a_career_transition(matcher: Matcher, text: str)
     assert answered(match) == "career-transitions", describe(match)
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("how do I keep my interns from turning jaded by PGY-2", "maintaining-passion"),
+        ("how do doctors stay motivated after 20 years of practice", "maintaining-passion"),
+        ("as a locums doc how do i keep up professional connections", "professional-network"),
+    ],
+)
+def test_the_ask_outweighs_the_setting(matcher: Matcher, text: str, expected: str) -> None:
+    """Interns, practice and locums name a setting; staying motivated or connected is the ask."""
+    match = matcher.match(text)
+    assert answered(match) == expected, describe(match)
+
+
 def test_a_redirect_cue_still_beats_a_topic_cue(matcher: Matcher) -> None:
     match = matcher.match("switching from clinical work into admin, what salary can i expect")
     assert match.entry is not None and match.entry.id == "redirect-salary", describe(match)
