@@ -506,7 +506,7 @@ class Matcher:
                 # "CME credits in Texas": the guide has CME, but not what one state requires
                 _put_first(scores, entry, floor=CUE_SCORE)
             elif scores.get(entry, 0.0) >= max(
-                TOPIC_CUE_MIN, max(scores.values()) - TOPIC_CUE_WINDOW
+                TOPIC_CUE_MIN, max(scores.values(), default=0.0) - TOPIC_CUE_WINDOW
             ):
                 _put_first(scores, entry, floor=0.0, lead=TOPIC_CUE_LEAD)
         return scores

@@ -481,6 +481,12 @@ def test_the_ask_outweighs_the_setting(matcher: Matcher, text: str, expected: st
     assert answered(match) == expected, describe(match)
 
 
+def test_a_topic_cue_among_unknown_words_falls_back(matcher: Matcher) -> None:
+    """The cue's words are all stop words here: nothing scores, and nothing may crash."""
+    match = matcher.match("zzq why i got into zzq again")
+    assert match.decision == "fallback", describe(match)
+
+
 def test_a_redirect_cue_still_beats_a_topic_cue(matcher: Matcher) -> None:
     match = matcher.match("switching from clinical work into admin, what salary can i expect")
     assert match.entry is not None and match.entry.id == "redirect-salary", describe(match)
