@@ -514,17 +514,27 @@ class Matcher:
     def _closing(self, query: str, key: str) -> int | None:
         """The thanks or goodbye entry, when the message opens with one and asks nothing."""
         words = key.split()
+        found = self._opening_closing(words)
+        if found is None:
+            return None
+        entry, end = found
+        # "thanks! how do I ..." asks; "... what he is going through" does not
         clause_starts = {
             w for part in _CLAUSE_BREAK.split(query) for w in normalize(part).split()[:1]
         }
+        clause_starts.update(words[end : end + 1])  # "thank you how do i ..."
         if "?" in query or _QUESTION_WORDS.intersection(clause_starts):
-            return None  # "thanks! how do I ..." asks; "... what he is going through" does not
+            return None
+        return entry
+
+    def _opening_closing(self, words: list[str]) -> tuple[int, int] | None:
+        """The closing entry the message opens with (after lead-ins such as "okay"), and
+        the index of the first word after it."""
         for start in range(len(words)):
             for size in range(min(len(words) - start, self._max_closing), 0, -1):
                 entry = self._closings.get(" ".join(words[start : start + size]))
                 if entry is not None:
-                    after = words[start + size : start + size + 1]
-                    return None if _QUESTION_WORDS.intersection(after) else entry
+                    return entry, start + size
             if words[start] not in _LEAD_INS:  # "okay bye, off to the ward" is still a bye
                 return None
         return None
@@ -660,6 +670,6 @@ _STOP_STEMS = _stems(STOP_WORDS) - _stems(FILLER_WORDS)
 _COMMON_STEMS = _stems(COMMON_WORDS)
 _CHAT_WORDS = STOP_WORDS | FILLER_WORDS
 _LEAD_INS = frozenset("ok okay alright right well so oh ah cool great nice awesome perfect".split())
-_SHORT_CHAT_WORDS = sorted(w for w in STOP_WORDS | FILLER_WORDS if 3 <= len(w) <= 4)
+_SHORT_CHAT_WORDS = sorted(w for w in _CHAT_WORDS if 3 <= len(w) <= 4)
 _FILLER_STEMS = _stems(FILLER_WORDS)
 _EVERYDAY_STEMS = _COMMON_STEMS | _FILLER_STEMS
