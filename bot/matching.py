@@ -330,8 +330,9 @@ class Matcher:
             if word[i] == word[i - 1] and word[:i] + word[i + 1 :] in self._vocab:
                 return word[:i] + word[i + 1 :]
         limit = 1 if len(word) < 8 else 2
-        best: tuple[int, bool, int, str] | None = None
+        best: tuple[int, bool, bool, int, str] | None = None
         letters = sorted(word)
+        skeleton = _consonants(word)
         for length in range(len(word) - limit, len(word) + limit + 1):
             choices = self._by_length.get(length)
             if not choices:
@@ -340,12 +341,19 @@ class Matcher:
                 word, choices, scorer=OSA.distance, score_cutoff=limit, limit=None
             )
             for candidate, distance, rank in found:
-                # equally close: swapped letters ("kidn" -> "kind", not "kids") first,
-                # then the word the knowledge uses most
-                key = (int(distance), sorted(candidate) != letters, int(rank), candidate)
+                # equally close: swapped letters ("kidn" -> "kind", not "kids") first, then
+                # a slip in a vowel ("servive" -> "survive", not "service"), then the word
+                # the knowledge uses most
+                key = (
+                    int(distance),
+                    sorted(candidate) != letters,
+                    _consonants(candidate) != skeleton,
+                    int(rank),
+                    candidate,
+                )
                 if best is None or key < best:
                     best = key
-        return best[3] if best is not None else word
+        return best[-1] if best is not None else word
 
     def _analyse(self, text: str, *, correct: bool) -> list[str]:
         """Text -> stems with jargon rewritten; stop words dropped."""
@@ -649,9 +657,22 @@ def _mark_scores(words: list[str]) -> list[str]:
     for i, word in enumerate(words):
         after = words[i + 1] if i + 1 < len(words) else ""
         counted = after.isalpha() and after not in STOP_WORDS and after not in _SCORE_CONTEXT
-        if _USMLE_SCORE.match(word) and not counted:
+        # "step 2 ck 235 enough?", "step 1 250 good?": right after the exam it is a score
+        before = [w for w in words[max(i - 2, 0) : i] if not w.isdigit() or len(w) > 1]
+        after_exam = bool(before) and before[-1] in _SCORE_CONTEXT
+        if _USMLE_SCORE.match(word) and (after_exam or not counted):
             out[i] = "score"
     return out
+
+
+def _consonants(word: str) -> str:
+    """A word's consonants, a doubled one once: people misspell vowels and double letters
+    ("realy") far more often than other consonants."""
+    bare = word.translate(_NO_VOWELS)
+    return "".join(c for i, c in enumerate(bare) if i == 0 or bare[i - 1] != c)
+
+
+_NO_VOWELS = str.maketrans("", "", "aeiouy")
 
 
 def _f_beta(recall: float, precision: float, *, beta: float) -> float:

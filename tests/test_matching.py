@@ -299,6 +299,12 @@ def test_hi_never_gets_retirement(matcher: Matcher, text: str) -> None:
         "can the program legally fire my wife for taking maternity leave",
         "remind me to call the program coordinator at three",
         "how many away rotations should i do for ortho",
+        # a score right after its exam, even when a word follows
+        "step 2 ck 235 enough for IM match?",
+        "should i max out my 401k as a pgy1",
+        "nhs pension 2015 scheme how much will i get at retirement",
+        "is telehealth billable across state lines",
+        "how much does a board review course cost",
     ],
 )
 def test_medically_adjacent_out_of_scope_falls_back(matcher: Matcher, text: str) -> None:
@@ -392,6 +398,13 @@ def test_drug_names_and_state_rules_are_not_covered(
             "does the credentialing committee even look at MOC status for attendings over 50",
             "board-certification",
         ),
+        # a retirement account is the retirement topic; what to do with one is not
+        (
+            "PGY1 with a 401k of like $800 lol. is it dumb to already be thinking about retirement",
+            "retirement",
+        ),
+        # "on top of" is an idiom, not keeping up with the literature
+        ("moonlighting on top of 80hr wks = burnout?", "work-life-balance"),
         # "cough" is a symptom cue only when asked about treatment
         (
             "bored of gp work, same cough and cold every day, how to find it interesting again",
@@ -518,6 +531,8 @@ def test_a_rewritten_term_is_not_torn_apart_by_another_synonym(matcher: Matcher)
             {"choosing-specialty", "faq-choosing-specialty"},
         ),
         ("so overwhleming and tierd all the time, how do ppl find balance", BURNOUT),
+        # a slipped vowel: "servive" is "survive", not "service" (a loan question)
+        ("how to servive residnecy", {"residency"}),
     ],
 )
 def test_swapped_letters_and_mistyped_everyday_words(
