@@ -360,7 +360,7 @@ class Matcher:
         return self._analyse_full(text, correct=correct).tokens
 
     def _analyse_full(self, text: str, *, correct: bool) -> _Analysis:
-        typed = _mark_scores(normalize(text).split())
+        typed = _mark_speakers(_mark_scores(normalize(text).split()))
         if correct:
             typed = self._join_split_words(typed)
         words = [self._correct(w) for w in typed] if correct else typed
@@ -673,6 +673,27 @@ def _consonants(word: str) -> str:
 
 
 _NO_VOWELS = str.maketrans("", "", "aeiouy")
+
+
+def _mark_speakers(words: list[str]) -> list[str]:
+    """ "my wife says I should ..." -> "my someone says ...": a relative who only speaks is
+    context, not a question about family time (work-life balance)."""
+    out = list(words)
+    for i, word in enumerate(words[:-1]):
+        verb = words[i + 1] if words[i + 1] != "keeps" else "".join(words[i + 2 : i + 3])
+        if word in _RELATIVES and verb in _SPEECH_VERBS:
+            out[i] = "someone"
+    return out
+
+
+_RELATIVES = frozenset(
+    "wife husband family parents mom mum mother dad father son daughter kids partner spouse"
+    " fiance fiancee girlfriend boyfriend".split()
+)
+_SPEECH_VERBS = frozenset(
+    "says said say asks asked ask asking saying telling wants want thinks think told tells"
+    " pushes pushing insists insisting".split()
+)
 
 
 def _f_beta(recall: float, precision: float, *, beta: float) -> float:

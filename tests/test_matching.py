@@ -486,6 +486,22 @@ def test_a_change_of_setting_is_a_career_transition(matcher: Matcher, text: str)
         ("how do I keep my interns from turning jaded by PGY-2", "maintaining-passion"),
         ("how do doctors stay motivated after 20 years of practice", "maintaining-passion"),
         ("as a locums doc how do i keep up professional connections", "professional-network"),
+        # a relative who only speaks is context, not family time
+        (
+            "my husband wants to start guiding the younger docs in his department and sit on"
+            " hospital committees, how does someone grow into that kind of role",
+            "leadership-teaching",
+        ),
+        (
+            "done with all the steps. my family keeps asking what happens after and i cant"
+            " explain the stages. what are they",
+            "overview",
+        ),
+        # ... but family at the heart of the question still is
+        (
+            "my wife says im never home and the kids miss me, how do i set limits",
+            "work-life-balance",
+        ),
     ],
 )
 def test_the_ask_outweighs_the_setting(matcher: Matcher, text: str, expected: str) -> None:
