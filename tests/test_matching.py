@@ -63,6 +63,10 @@ def describe(match: Match) -> str:
         ("residency 😀🎉", "residency"),
         ("😀😀", ""),
         ("¿¡!?.,;:", ""),
+        # a stretched letter is typed for feeling, a doubled one is spelling
+        ("hellooo, sooo tired", "hello so tired"),
+        ("byeeee!!", "bye"),
+        ("all good, thanks 100000", "all good thanks 100000"),
     ],
 )
 def test_normalize(text: str, expected: str) -> None:
@@ -266,6 +270,9 @@ def test_jargon_is_understood(matcher: Matcher, text: str, expected: set[str]) -
         ("bye!", "goodbye"),
         ("who are you", "about-bot"),
         ("who are you?", "about-bot"),
+        ("helloooo", "greeting"),
+        ("byeeee", "goodbye"),
+        ("is my data private?", "about-bot"),
     ],
 )
 def test_small_talk(matcher: Matcher, text: str, expected: str) -> None:
