@@ -312,6 +312,12 @@ def test_hi_never_gets_retirement(matcher: Matcher, text: str) -> None:
         "nhs pension 2015 scheme how much will i get at retirement",
         "is telehealth billable across state lines",
         "how much does a board review course cost",
+        "oet writing tips for doctors, i keep getting B",
+        "can i take step 3 before residency starts",
+        "warfarin reversal guideline",
+        "which retirement account gives best returns for doctors",
+        "can i work in ireland with usmle",
+        "thank you email after interview yes or no",
     ],
 )
 def test_medically_adjacent_out_of_scope_falls_back(matcher: Matcher, text: str) -> None:
@@ -412,6 +418,21 @@ def test_drug_names_and_state_rules_are_not_covered(
         ),
         # "on top of" is an idiom, not keeping up with the literature
         ("moonlighting on top of 80hr wks = burnout?", "work-life-balance"),
+        # a country, a disease or the rank list as context is not the question
+        (
+            "my consultant in UK told me american board cert is lifelong process not one time"
+            " exam, is it true?",
+            "board-certification",
+        ),
+        (
+            "15 years in family med, not burned out, just bored. same URIs, same diabetes follow"
+            " ups every day. how do people find the excitement again",
+            "maintaining-passion",
+        ),
+        (
+            "how does the match even work in general like ERAS then interviews then rank list",
+            "residency",
+        ),
         # "cough" is a symptom cue only when asked about treatment
         (
             "bored of gp work, same cough and cold every day, how to find it interesting again",
