@@ -60,6 +60,10 @@ STOP_WORDS = frozenset(
     everyone everybody somebody honestly seriously literally totally guess wondering wonder
     curious ask asking said say says yes yeah also else without within cannot exactly
     precisely truly simply generally usually typically""".split()
+) | frozenset(  # particles users mix in from their own languages: "bhai", "pues", "naman"
+    """yaar yar bhai bhaiya kya hai nahi accha acha ji arre arey matlab toh bas wallah walla
+    inshallah insha allah habibi yalla khalas mashallah pues oye bueno pero entonces po naman
+    diba talaga abeg wahala sha jare haba abi bro bruh dude lah leh""".split()
 )
 # Chat filler: it must not move a real question's score, but alone it is small talk.
 FILLER_WORDS = frozenset(
@@ -360,7 +364,7 @@ class Matcher:
         return self._analyse_full(text, correct=correct).tokens
 
     def _analyse_full(self, text: str, *, correct: bool) -> _Analysis:
-        typed = _mark_speakers(_mark_scores(normalize(text).split()))
+        typed = _mark_speakers(_mark_scores(_mend_real_word_slips(normalize(text).split())))
         if correct:
             typed = self._join_split_words(typed)
         words = [self._correct(w) for w in typed] if correct else typed
@@ -673,6 +677,17 @@ def _consonants(word: str) -> str:
 
 
 _NO_VOWELS = str.maketrans("", "", "aeiouy")
+
+
+def _mend_real_word_slips(words: list[str]) -> list[str]:
+    """ "how dose the match work": a typo that is itself a word (and a clinical cue), so
+    correction cannot see it; after "how" or "why" it can only be "does"."""
+    return [
+        "does"
+        if word == "dose" and i > 0 and words[i - 1] in ("how", "why", "where", "when")
+        else word
+        for i, word in enumerate(words)
+    ]
 
 
 def _mark_speakers(words: list[str]) -> list[str]:

@@ -273,6 +273,9 @@ def test_jargon_is_understood(matcher: Matcher, text: str, expected: set[str]) -
         ("helloooo", "greeting"),
         ("byeeee", "goodbye"),
         ("is my data private?", "about-bot"),
+        # particles from users' own languages are not words to correct ("yaar" is not "year")
+        ("hello po", "greeting"),
+        ("are you real doctor or bot yaar", "about-bot"),
     ],
 )
 def test_small_talk(matcher: Matcher, text: str, expected: str) -> None:
@@ -575,6 +578,9 @@ def test_a_rewritten_term_is_not_torn_apart_by_another_synonym(matcher: Matcher)
             {"choosing-specialty", "faq-choosing-specialty"},
         ),
         ("so overwhleming and tierd all the time, how do ppl find balance", BURNOUT),
+        # "dose" after "how" is a slip for "does", not a dosing question
+        ("how dose residency work in the us", {"residency"}),
+        ("kya fellowship is worth it yaar", {"fellowship"}),
         # a slipped vowel: "servive" is "survive", not "service" (a loan question)
         ("how to servive residnecy", {"residency"}),
     ],
