@@ -83,6 +83,7 @@ MIN_CORRECTION_TARGET = 4  # never "correct" a word into short jargon such as cm
 UNKNOWN_WORD_FACTOR = 0.5  # an unseen rare word weighs this share of the rarest known word
 UNKNOWN_EVERYDAY_SHARE = 0.15  # an unseen everyday word ("nephew") weighs this share of that
 CLOSING_IDS = ("thanks", "goodbye")  # a message opening with these and asking nothing is one
+GREETING_ID = "greeting"  # a message opening with one is about whatever follows it
 # Each repeat of a concept ("telehealth, EHR and AI tools" are three) adds this share of it.
 REPEAT_BONUS = 0.5
 MIN_CUE_CORRECTION = 5  # a typo of fewer letters never becomes a cue word
@@ -94,6 +95,7 @@ TOPIC_CUE_WINDOW = 15.0  # ... and at most this far below the best
 _QUESTION_WORDS = frozenset(
     "how what why which when where who whom whose should can could would".split()
 )
+_ASKING_WORDS = _QUESTION_WORDS | frozenset("do does is are am tell explain".split())
 _CLAUSE_BREAK = re.compile(r"[.!,;:\n]+")
 _USMLE_SCORE = re.compile(r"^[12]\d\d$")  # "I got a 245": a three-digit score
 _SCORE_CONTEXT = frozenset("step steps ck cs usmle score scores points comlex level".split())
@@ -226,6 +228,13 @@ class Matcher:
                 for text in entry.questions:
                     self._closings.setdefault(normalize(text), i)
         self._max_closing = max((len(k.split()) for k in self._closings), default=0)
+        self._greetings = {
+            normalize(text): i
+            for i, entry in enumerate(self._entries)
+            if entry.id == GREETING_ID
+            for text in entry.questions
+        }
+        self._max_greeting = max((len(k.split()) for k in self._greetings), default=0)
         texts = [(i, q) for i, e in enumerate(self._entries) for q in (e.title, *e.questions)]
         word_count: dict[str, int] = defaultdict(int)
         for _, text in texts:
@@ -498,6 +507,17 @@ class Matcher:
         exact = self._exact.get(key)
         if exact is not None:
             return {exact: 100.0}
+        rest = self._after_greeting(key)
+        if rest is not None and ("?" in query or rest.split()[0] in _ASKING_WORDS):
+            # "hi, what can you do": the question after the greeting is what to answer
+            scores = self.score(rest)
+            best = max(scores, key=lambda e: scores[e], default=None)
+            if (
+                best is not None
+                and self._entries[best].id != GREETING_ID
+                and (self._analyse(rest, correct=True) or scores[best] >= WHOLE_STRING_CUTOFF)
+            ):
+                return scores
         analysis = self._analyse_full(query, correct=True)
         tokens = set(analysis.tokens)
         if not tokens:
@@ -538,6 +558,15 @@ class Matcher:
         if "?" in query or _QUESTION_WORDS.intersection(clause_starts):
             return None
         return entry
+
+    def _after_greeting(self, key: str) -> str | None:
+        """What follows an opening greeting ("hey there, what can you do" -> "what can you
+        do"); None when the message does not open with one or is only one."""
+        words = key.split()
+        for size in range(min(len(words) - 1, self._max_greeting), 0, -1):
+            if " ".join(words[:size]) in self._greetings:
+                return " ".join(words[size:])
+        return None
 
     def _opening_closing(self, words: list[str]) -> tuple[int, int] | None:
         """The closing entry the message opens with (after lead-ins such as "okay"), and

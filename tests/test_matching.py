@@ -275,6 +275,12 @@ def test_jargon_is_understood(matcher: Matcher, text: str, expected: set[str]) -
         ("is my data private?", "about-bot"),
         # particles from users' own languages are not words to correct ("yaar" is not "year")
         ("hello po", "greeting"),
+        # a greeting then a question: the question is what to answer ...
+        ("hi, what can you do", "about-bot"),
+        ("hello, who are you?", "about-bot"),
+        # ... but a greeting then a statement is still a greeting
+        ("hi, my son is a doctor and told me about this bot", "greeting"),
+        ("good morning doc bot", "greeting"),
         ("are you real doctor or bot yaar", "about-bot"),
     ],
 )
