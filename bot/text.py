@@ -24,6 +24,7 @@ _UPPER_ABBREVIATIONS = {
 }
 _UPPER_ABBREVIATION = re.compile(r"\b(?:" + "|".join(_UPPER_ABBREVIATIONS) + r")\b")
 _PGY = re.compile(r"\bpgy\s*-?\s*(\d)")
+_YEARS = re.compile(r"\b(?:yrs|yr)\b")  # "3 yrs in": the word, so it is not "corrected"
 _STRETCHED = re.compile(r"([a-z])\1{2,}")  # no English word has a letter three times in a row
 
 
@@ -39,4 +40,5 @@ def normalize(text: str) -> str:
     text = _PGY.sub(r"pgy\1", text)  # "PGY-2", "pgy 2" and "PGY2" are one word
     text = re.sub(r"[^a-z0-9]+", " ", text)
     text = _STRETCHED.sub(r"\1", text)  # "hellooo", "byeee", "sooo tired"
+    text = _YEARS.sub(lambda m: "years" if m.group(0) == "yrs" else "year", text)
     return " ".join(text.split())

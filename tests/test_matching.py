@@ -66,6 +66,7 @@ def describe(match: Match) -> str:
         # a stretched letter is typed for feeling, a doubled one is spelling
         ("hellooo, sooo tired", "hello so tired"),
         ("byeeee!!", "bye"),
+        ("3 yrs in, 1 yr left", "3 years in 1 year left"),
         ("all good, thanks 100000", "all good thanks 100000"),
     ],
 )
@@ -523,6 +524,8 @@ def test_a_change_of_setting_is_a_career_transition(matcher: Matcher, text: str)
         ("how do I keep my interns from turning jaded by PGY-2", "maintaining-passion"),
         ("how do doctors stay motivated after 20 years of practice", "maintaining-passion"),
         ("as a locums doc how do i keep up professional connections", "professional-network"),
+        ("extra 2-3 yrs in cards after IM, good idea?", "fellowship"),
+        ("how do you stay curious about medicine 20 years in", "maintaining-passion"),
         # a relative who only speaks is context, not family time
         (
             "my husband wants to start guiding the younger docs in his department and sit on"
