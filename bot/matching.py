@@ -13,8 +13,11 @@ Scoring weighs each shared word by its rarity across entries (IDF), so one share
 ("the", "specialty") cannot carry a match, and measures how much of the *question* an entry
 explains: words the knowledge has never seen count against every entry, the more so the rarer
 they are in English ("metformin" a lot, "nephew" barely). Redirect cues (bot/cues.py) catch
-questions on topics the guide does not cover even when they share its words. Filler ("hey", "bot", "please") weighs almost nothing once a
-question has real content. The decision follows Rasa's FallbackClassifier: answer above a
+questions on topics the guide does not cover even when they share its words. Filler ("hey",
+"bot", "please") and particles from users' own languages ("yaar", "pues") weigh almost nothing
+or nothing. Some words are context, not topic: a relative who only speaks ("my wife says")
+is not family time, a greeting before a question gives way to the question, and a thanks or
+goodbye that asks nothing is small talk whatever it mentions. The decision follows Rasa's FallbackClassifier: answer above a
 threshold with a margin over the runner-up, ask "did you mean" when close, else fall back.
 
 This is the only module that imports rapidfuzz.
