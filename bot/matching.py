@@ -542,9 +542,20 @@ class Matcher:
                 _put_first(scores, entry, floor=CUE_SCORE)
             elif scores.get(entry, 0.0) >= max(
                 TOPIC_CUE_MIN, max(scores.values(), default=0.0) - TOPIC_CUE_WINDOW
-            ):
+            ) and not self._faq_twin_leads(scores, entry):
                 _put_first(scores, entry, floor=0.0, lead=TOPIC_CUE_LEAD)
         return scores
+
+    def _faq_twin_leads(self, scores: dict[int, float], entry: int) -> bool:
+        """Is the best entry the FAQ twin of `entry`, or `entry` the FAQ twin of the best
+        (a milestone and an FAQ that link to each other)? Either answer is right then."""
+        best = max(scores, key=lambda e: (scores[e], -e))
+        if best == entry:
+            return False
+        a, b = self._entries[best], self._entries[entry]
+        return {a.kind, b.kind} == {"faq", "milestone"} and (
+            a.id in b.follow_ups and b.id in a.follow_ups
+        )
 
     def _closing(self, query: str, key: str) -> int | None:
         """The thanks or goodbye entry, when the message opens with one and asks nothing."""

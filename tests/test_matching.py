@@ -525,6 +525,17 @@ def test_a_change_of_setting_is_a_career_transition(matcher: Matcher, text: str)
         ("how do doctors stay motivated after 20 years of practice", "maintaining-passion"),
         ("as a locums doc how do i keep up professional connections", "professional-network"),
         ("extra 2-3 yrs in cards after IM, good idea?", "fellowship"),
+        # an exam passed is the setting; deciding on a field is the ask
+        (
+            "I come from china, pass step 1 last month. how I know which specialty is right for"
+            " me? I like the research and also want to help many people",
+            "choosing-specialty",
+        ),
+        (
+            "how much does the usmle actually matter for your career long term or is it just"
+            " one more hoop",
+            "usmle-landscape",
+        ),
         ("how do you stay curious about medicine 20 years in", "maintaining-passion"),
         # a relative who only speaks is context, not family time
         (
