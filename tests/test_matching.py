@@ -525,6 +525,16 @@ def test_a_change_of_setting_is_a_career_transition(matcher: Matcher, text: str)
         ("how do doctors stay motivated after 20 years of practice", "maintaining-passion"),
         ("as a locums doc how do i keep up professional connections", "professional-network"),
         ("extra 2-3 yrs in cards after IM, good idea?", "fellowship"),
+        # the life of a resident, and a tired doctor's limits, are the ask
+        ("intern yr starts july, how do i not drown as a pgy1", "residency"),
+        (
+            "bhai is residency basically a job or still training, do they treat us like students",
+            "residency",
+        ),
+        (
+            "q4 call plus moonlighting and 2 kids at home, how do ppl do it without crashing",
+            "work-life-balance",
+        ),
         # an exam passed is the setting; deciding on a field is the ask
         (
             "I come from china, pass step 1 last month. how I know which specialty is right for"
