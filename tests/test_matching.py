@@ -535,6 +535,15 @@ def test_a_change_of_setting_is_a_career_transition(matcher: Matcher, text: str)
             "q4 call plus moonlighting and 2 kids at home, how do ppl do it without crashing",
             "work-life-balance",
         ),
+        (
+            "i am a fellow now and want to get into teaching residents how do i mentor them well",
+            "leadership-teaching",
+        ),
+        (
+            "honestly AI scares me. i spent 11 years training and now a chatbot passes the"
+            " boards. am i going to be obsolete",
+            "technology-innovation",
+        ),
         # an exam passed is the setting; deciding on a field is the ask
         (
             "I come from china, pass step 1 last month. how I know which specialty is right for"
