@@ -328,6 +328,7 @@ def test_hi_never_gets_retirement(matcher: Matcher, text: str) -> None:
         "which retirement account gives best returns for doctors",
         "can i work in ireland with usmle",
         "thank you email after interview yes or no",
+        "can I afford a mortgage on a resident salary",
     ],
 )
 def test_medically_adjacent_out_of_scope_falls_back(matcher: Matcher, text: str) -> None:
@@ -428,7 +429,12 @@ def test_drug_names_and_state_rules_are_not_covered(
         ),
         # "on top of" is an idiom, not keeping up with the literature
         ("moonlighting on top of 80hr wks = burnout?", "work-life-balance"),
-        # a country, a disease or the rank list as context is not the question
+        # a country, a mortgage, a disease or the rank list as context is not the question
+        (
+            "has anyone switched specialty this late and how do you even approach a decision"
+            " like that with a mortgage and two kids",
+            "career-transitions",
+        ),
         (
             "my consultant in UK told me american board cert is lifelong process not one time"
             " exam, is it true?",
@@ -543,6 +549,15 @@ def test_a_change_of_setting_is_a_career_transition(matcher: Matcher, text: str)
             "honestly AI scares me. i spent 11 years training and now a chatbot passes the"
             " boards. am i going to be obsolete",
             "technology-innovation",
+        ),
+        (
+            "how do i stop feeling like a cog in the machine after all these years, want my"
+            " work to mean something again",
+            "maintaining-passion",
+        ),
+        (
+            "the younger docs in my group keep coming to me for advice, how do i guide them well",
+            "leadership-teaching",
         ),
         # an exam passed is the setting; deciding on a field is the ask
         (
