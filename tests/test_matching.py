@@ -329,6 +329,9 @@ def test_hi_never_gets_retirement(matcher: Matcher, text: str) -> None:
         "can i work in ireland with usmle",
         "thank you email after interview yes or no",
         "can I afford a mortgage on a resident salary",
+        "401k vs 457b",
+        "need 3 mil to retire?",
+        "soap match stats",
     ],
 )
 def test_medically_adjacent_out_of_scope_falls_back(matcher: Matcher, text: str) -> None:
@@ -430,6 +433,10 @@ def test_drug_names_and_state_rules_are_not_covered(
         # "on top of" is an idiom, not keeping up with the literature
         ("moonlighting on top of 80hr wks = burnout?", "work-life-balance"),
         # a country, a mortgage, a disease or the rank list as context is not the question
+        (
+            "IMG, done with Step 1 and 2CK, ECFMG certified. What should I prioritize now?",
+            "faq-after-passing",
+        ),
         (
             "has anyone switched specialty this late and how do you even approach a decision"
             " like that with a mortgage and two kids",
