@@ -540,9 +540,12 @@ class Matcher:
             if self._entries[entry].is_fallback:
                 # "CME credits in Texas": the guide has CME, but not what one state requires
                 _put_first(scores, entry, floor=CUE_SCORE)
-            elif scores.get(entry, 0.0) >= max(
-                TOPIC_CUE_MIN, max(scores.values(), default=0.0) - TOPIC_CUE_WINDOW
-            ) and not self._faq_twin_leads(scores, entry):
+            elif (
+                closing is None  # "thanks, residency is brutal but this helped" stays thanks
+                and scores.get(entry, 0.0)
+                >= max(TOPIC_CUE_MIN, max(scores.values(), default=0.0) - TOPIC_CUE_WINDOW)
+                and not self._faq_twin_leads(scores, entry)
+            ):
                 _put_first(scores, entry, floor=0.0, lead=TOPIC_CUE_LEAD)
         return scores
 
@@ -562,7 +565,12 @@ class Matcher:
         words = key.split()
         found = self._opening_closing(words)
         if found is None:
-            return None
+            # "ok im going to try to sleep now. bye": a closing as the last sentence
+            clauses = [c for c in (normalize(p) for p in _CLAUSE_BREAK.split(query)) if c]
+            last = self._closings.get(clauses[-1]) if len(clauses) > 1 else None
+            if last is None:
+                return None
+            found = (last, len(words))
         entry, end = found
         # "thanks! how do I ..." asks; "... what he is going through" does not
         clause_starts = {

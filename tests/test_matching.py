@@ -432,7 +432,13 @@ def test_drug_names_and_state_rules_are_not_covered(
         ),
         # "on top of" is an idiom, not keeping up with the literature
         ("moonlighting on top of 80hr wks = burnout?", "work-life-balance"),
-        # a country, a mortgage, a disease or the rank list as context is not the question
+        # a country, a mortgage, a car park, a disease or the rank list as context is not
+        # the question
+        (
+            "I said yes to every committee and every favor. Now I'm drowning and last week I"
+            " missed my daughter's recital for a meeting about parking. How do I start saying no?",
+            "work-life-balance",
+        ),
         (
             "IMG, done with Step 1 and 2CK, ECFMG certified. What should I prioritize now?",
             "faq-after-passing",
@@ -475,6 +481,10 @@ def test_cue_lookalikes_still_answer(matcher: Matcher, text: str, expected: str)
         ("ok bye, going back to my night shift", "goodbye"),
         ("okay bye gotta go into the ward now", "goodbye"),
         ("thanks so much, this helps me understand what my husband is going through", "thanks"),
+        # a topic's cue ("residency ... brutal") does not outweigh the closing
+        ("thanks so much, residency is brutal but this really helped", "thanks"),
+        # a closing as the last sentence
+        ("ok im going to try to sleep now. bye", "goodbye"),
     ],
 )
 def test_a_closing_message_is_small_talk_whatever_it_mentions(
@@ -489,6 +499,7 @@ def test_a_closing_message_is_small_talk_whatever_it_mentions(
         "thanks! and what about fellowship, is it worth it?",
         "thanks. how do I decide whether to do a fellowship",
         "thank you how do i apply to a fellowship after residency",
+        "how do i decide whether to do a fellowship. thanks",
     ],
 )
 def test_a_question_after_thanks_is_answered(matcher: Matcher, text: str) -> None:
