@@ -577,6 +577,12 @@ def test_a_change_of_setting_is_a_career_transition(matcher: Matcher, text: str)
             "the younger docs in my group keep coming to me for advice, how do i guide them well",
             "leadership-teaching",
         ),
+        ("just got my step 2 result, PASSED!! ok so now what do i do first", "faq-after-passing"),
+        (
+            "do doctors in us have to keep doing courses for keeping their licence active even"
+            " after 20 years",
+            "continuous-learning",
+        ),
         # an exam passed is the setting; deciding on a field is the ask
         (
             "I come from china, pass step 1 last month. how I know which specialty is right for"
