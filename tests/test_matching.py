@@ -332,6 +332,7 @@ def test_hi_never_gets_retirement(matcher: Matcher, text: str) -> None:
         "401k vs 457b",
         "need 3 mil to retire?",
         "soap match stats",
+        "FCPS passed, is it equivalent to american board certification?",
     ],
 )
 def test_medically_adjacent_out_of_scope_falls_back(matcher: Matcher, text: str) -> None:
@@ -582,6 +583,10 @@ def test_a_change_of_setting_is_a_career_transition(matcher: Matcher, text: str)
             "do doctors in us have to keep doing courses for keeping their licence active even"
             " after 20 years",
             "continuous-learning",
+        ),
+        (
+            "i am the only filipino in my program and feel very alone, no one to ask for advice",
+            "professional-network",
         ),
         # an exam passed is the setting; deciding on a field is the ask
         (
