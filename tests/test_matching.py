@@ -333,6 +333,7 @@ def test_hi_never_gets_retirement(matcher: Matcher, text: str) -> None:
         "need 3 mil to retire?",
         "soap match stats",
         "FCPS passed, is it equivalent to american board certification?",
+        "can I enter SOAP if I'm a DO who only took COMLEX and no USMLE?",
     ],
 )
 def test_medically_adjacent_out_of_scope_falls_back(matcher: Matcher, text: str) -> None:
@@ -587,6 +588,17 @@ def test_a_change_of_setting_is_a_career_transition(matcher: Matcher, text: str)
         (
             "i am the only filipino in my program and feel very alone, no one to ask for advice",
             "professional-network",
+        ),
+        # retaking boards for MOC and having passed COMLEX are not exam-prep questions
+        (
+            "whats the deal with MOC, do u have to keep retaking boards forever once you're"
+            " certified",
+            "board-certification",
+        ),
+        (
+            "I'm a DO who took both COMLEX and USMLE and passed everything. Now I'm kind of lost"
+            " on what to prioritize next. Where should my focus go?",
+            "faq-after-passing",
         ),
         # an exam passed is the setting; deciding on a field is the ask
         (
