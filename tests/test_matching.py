@@ -334,6 +334,8 @@ def test_hi_never_gets_retirement(matcher: Matcher, text: str) -> None:
         "soap match stats",
         "FCPS passed, is it equivalent to american board certification?",
         "can I enter SOAP if I'm a DO who only took COMLEX and no USMLE?",
+        "which specialty pays the most?",
+        "my husband is surgeon, which disability insurance is best in case he hurt his hand",
     ],
 )
 def test_medically_adjacent_out_of_scope_falls_back(matcher: Matcher, text: str) -> None:
@@ -599,6 +601,12 @@ def test_a_change_of_setting_is_a_career_transition(matcher: Matcher, text: str)
             "I'm a DO who took both COMLEX and USMLE and passed everything. Now I'm kind of lost"
             " on what to prioritize next. Where should my focus go?",
             "faq-after-passing",
+        ),
+        # "pays off" is not a pay question
+        (
+            "my junior colleague wonders whether extra sub-speciality training after her"
+            " internal medicine years pays off or if she should just start practicing",
+            "fellowship",
         ),
         # an exam passed is the setting; deciding on a field is the ask
         (
