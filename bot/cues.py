@@ -46,7 +46,7 @@ class CueIndex:
         self.words: set[str] = set()  # every cue word: known, so never "corrected" away
         self._phrases: dict[Phrase, int] = {}
         self._endings: list[tuple[str, int]] = []
-        self._compounds: list[tuple[list[list[Phrase]], int]] = []
+        self._compounds: list[tuple[list[frozenset[Phrase]], int]] = []
         self._longest = 0
         for index, cues in enumerate(cues_by_entry):
             for cue in cues:
@@ -61,7 +61,7 @@ class CueIndex:
                 if len(parts) == 1 and len(parts[0]) == 1:
                     self._phrases.setdefault(parts[0][0], index)
                 else:
-                    self._compounds.append((parts, index))
+                    self._compounds.append(([frozenset(part) for part in parts], index))
 
     def hits(self, words: Sequence[str], *, known: Callable[[str], bool]) -> set[int]:
         """Indexes of the entries with a cue in `words` (a question's corrected words).
@@ -75,7 +75,7 @@ class CueIndex:
                 present.add(tuple(words[i : i + size]))
         found = {self._phrases[p] for p in present if p in self._phrases}
         for parts, index in self._compounds:
-            if all(any(phrase in present for phrase in part) for part in parts):
+            if all(not present.isdisjoint(part) for part in parts):
                 found.add(index)
         for word in words:
             if self._endings and not known(word):

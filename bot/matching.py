@@ -566,8 +566,8 @@ class Matcher:
         found = self._opening_closing(words)
         if found is None:
             # "ok im going to try to sleep now. bye": a closing as the last sentence
-            clauses = [c for c in (normalize(p) for p in _CLAUSE_BREAK.split(query)) if c]
-            last = self._closings.get(clauses[-1]) if len(clauses) > 1 else None
+            clauses = [p for p in _CLAUSE_BREAK.split(query) if p.strip()]
+            last = self._closings.get(normalize(clauses[-1])) if len(clauses) > 1 else None
             if last is None:
                 return None
             found = (last, len(words))
