@@ -242,6 +242,9 @@ def _read_entry(item: LineDict, shown: str, problems: list[Problem]) -> _Draft |
         bad("cues", f"{label}: small talk has no 'cues'")
     for cue, line in cues or ():
         problem = cue_problem(cue)
+        if problem is None and kind not in ("redirect", "smalltalk") and " + " not in cue:
+            # a covered topic's cue is a topic and an ask; a lone phrase is a misplaced phrasing
+            problem = f"cue {cue!r}: a covered entry's cue needs ' + ' (a topic and an ask)"
         if problem is not None:
             problems.append(Problem(shown, line, f"{label}: {problem}"))
             ok = False

@@ -293,6 +293,15 @@ def test_a_covered_entry_may_have_cues(kdir: Path) -> None:
     assert entry.cues == ("feed|feeding + quokka|quokkas",)
 
 
+def test_a_covered_entrys_cue_needs_a_topic_and_an_ask(kdir: Path) -> None:
+    """A lone phrase under a milestone's or FAQ's cues is almost always a misplaced phrasing."""
+    write(kdir, "extra.yaml", GOOD_EXTRA + "    cues:\n      - how do i feed a quokka\n")
+    assert problems(kdir) == [
+        "knowledge/extra.yaml:10: entry 'quokka-care': cue 'how do i feed a quokka': a covered"
+        " entry's cue needs ' + ' (a topic and an ask)"
+    ]
+
+
 def test_a_cue_without_words(kdir: Path) -> None:
     extra = (
         GOOD_EXTRA.replace("kind: faq", "kind: redirect")
