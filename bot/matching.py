@@ -17,8 +17,9 @@ questions on topics the guide does not cover even when they share its words. Fil
 "bot", "please") and particles from users' own languages ("yaar", "pues") weigh almost nothing
 or nothing. Some words are context, not topic: a relative who only speaks ("my wife says")
 is not family time, a greeting before a question gives way to the question, and a thanks or
-goodbye that asks nothing is small talk whatever it mentions. The decision follows Rasa's FallbackClassifier: answer above a
-threshold with a margin over the runner-up, ask "did you mean" when close, else fall back.
+goodbye that asks nothing is small talk whatever it mentions. The decision follows Rasa's
+FallbackClassifier: answer above a threshold with a margin over the runner-up, ask "did you
+mean" when close, else fall back.
 
 This is the only module that imports rapidfuzz.
 """
@@ -561,7 +562,8 @@ class Matcher:
         )
 
     def _closing(self, query: str, key: str) -> int | None:
-        """The thanks or goodbye entry, when the message opens with one and asks nothing."""
+        """The thanks or goodbye entry, when the message opens (or ends) with one and
+        asks nothing."""
         words = key.split()
         found = self._opening_closing(words)
         if found is None:
@@ -732,7 +734,7 @@ _NO_VOWELS = str.maketrans("", "", "aeiouy")
 
 def _mend_real_word_slips(words: list[str]) -> list[str]:
     """ "how dose the match work": a typo that is itself a word (and a clinical cue), so
-    correction cannot see it; after "how" or "why" it can only be "does"."""
+    correction cannot see it; right after "how", "why", "where" or "when" it is "does"."""
     return [
         "does"
         if word == "dose" and i > 0 and words[i - 1] in ("how", "why", "where", "when")
