@@ -519,7 +519,7 @@ class Matcher:
             if (
                 best is not None
                 and self._entries[best].id != GREETING_ID
-                and (self._analyse(rest, correct=True) or scores[best] >= WHOLE_STRING_CUTOFF)
+                and (scores[best] >= WHOLE_STRING_CUTOFF or self._analyse(rest, correct=True))
             ):
                 return scores
         analysis = self._analyse_full(query, correct=True)
@@ -565,14 +565,9 @@ class Matcher:
         """The thanks or goodbye entry, when the message opens (or ends) with one and
         asks nothing."""
         words = key.split()
-        found = self._opening_closing(words)
+        found = self._opening_closing(words) or self._ending_closing(query, words)
         if found is None:
-            # "ok im going to try to sleep now. bye": a closing as the last sentence
-            clauses = [p for p in _CLAUSE_BREAK.split(query) if p.strip()]
-            last = self._closings.get(normalize(clauses[-1])) if len(clauses) > 1 else None
-            if last is None:
-                return None
-            found = (last, len(words))
+            return None
         entry, end = found
         # "thanks! how do I ..." asks; "... what he is going through" does not
         clause_starts = {
@@ -582,6 +577,16 @@ class Matcher:
         if "?" in query or _QUESTION_WORDS.intersection(clause_starts):
             return None
         return entry
+
+    def _ending_closing(self, query: str, words: list[str]) -> tuple[int, int] | None:
+        """The closing entry that is the message's last sentence ("ok im going to try to
+        sleep now. bye"), and the message's length in words."""
+        sizes = range(1, min(len(words) - 1, self._max_closing) + 1)
+        if not any(" ".join(words[-size:]) in self._closings for size in sizes):
+            return None  # most messages: no need to split them into sentences
+        clauses = [p for p in _CLAUSE_BREAK.split(query) if p.strip()]
+        last = self._closings.get(normalize(clauses[-1])) if len(clauses) > 1 else None
+        return (last, len(words)) if last is not None else None
 
     def _after_greeting(self, key: str) -> str | None:
         """What follows an opening greeting ("hey there, what can you do" -> "what can you
