@@ -16,8 +16,10 @@ they are in English ("metformin" a lot, "nephew" barely). Redirect cues (bot/cue
 questions on topics the guide does not cover even when they share its words. Filler ("hey",
 "bot", "please") and particles from users' own languages ("yaar", "pues") weigh almost nothing
 or nothing. Some words are context, not topic: a relative who only speaks ("my wife says")
-is not family time, a greeting before a question gives way to the question, and a thanks or
-goodbye that asks nothing is small talk whatever it mentions. The decision follows Rasa's
+is not family time, a greeting before a question gives way to the question, a thanks or
+goodbye that asks nothing is small talk whatever it mentions, and a redirect cue outside the
+asking clause ("with 300k in loans, how do I find meaning again") gives way when that clause
+alone is clearly about a covered topic. The decision follows Rasa's
 FallbackClassifier: answer above a threshold with a margin over the runner-up, ask "did you
 mean" when close, else fall back.
 
@@ -96,6 +98,9 @@ CUE_LEAD = 10.0  # ... and this far ahead of every covered topic
 TOPIC_CUE_LEAD = 2.0  # a covered topic's cue puts it just ahead of its neighbours ...
 TOPIC_CUE_MIN = 15.0  # ... when the question already leans its way: scores at least this
 TOPIC_CUE_WINDOW = 15.0  # ... and at most this far below the best
+# A redirect cue outside the asking part ("with 300k in loans, how do I find meaning again")
+# is context when that part alone is this sure of a covered topic.
+CONTEXT_ASK_MIN = 50.0
 _QUESTION_WORDS = frozenset(
     "how what why which when where who whom whose should can could would".split()
 )
@@ -536,9 +541,14 @@ class Matcher:
             # "thanks so much, that helped me calm down after my shift": not a shift question
             _put_first(scores, closing, floor=0.0)
         hits = self._cues.hits(analysis.words, known=self._is_known)
+        context_only: bool | None = None  # are the redirect cues only context? (lazily)
         # a covered topic's cue ("switch ... into admin") first, so a redirect's cue still wins
         for entry in sorted(hits, key=lambda e: self._entries[e].is_fallback):
             if self._entries[entry].is_fallback:
+                if context_only is None:
+                    context_only = self._cues_are_context(query, scores)
+                if context_only:
+                    continue
                 # "CME credits in Texas": the guide has CME, but not what one state requires
                 _put_first(scores, entry, floor=CUE_SCORE)
             elif (
@@ -549,6 +559,26 @@ class Matcher:
             ):
                 _put_first(scores, entry, floor=0.0, lead=TOPIC_CUE_LEAD)
         return scores
+
+    def _cues_are_context(self, query: str, scores: dict[int, float]) -> bool:
+        """Are the message's redirect cues only its context? So when its asking part
+        ("... , how do I find meaning again") has none and alone is clearly about the
+        covered topic the whole message leans to most."""
+        ask = _asking_part(query)
+        if ask is None:
+            return False
+        words = self._analyse_full(ask, correct=True).words
+        if any(self._entries[e].is_fallback for e in self._cues.hits(words, known=self._is_known)):
+            return False
+        own = self.score(ask)
+        best = max(own, key=lambda e: (own[e], -e), default=None)
+        if best is None or own[best] < CONTEXT_ASK_MIN or self._entries[best].kind in _NOT_TOPICS:
+            return False
+        covered = [e for e in scores if self._entries[e].kind not in _NOT_TOPICS]
+        top = max(covered, key=lambda e: (scores[e], -e), default=None)
+        return top is not None and (
+            top == best or self._related(self._entries[top].id, self._entries[best].id)
+        )
 
     def _faq_twin_leads(self, scores: dict[int, float], entry: int) -> bool:
         """Is the best entry the FAQ twin of `entry`, or `entry` the FAQ twin of the best
@@ -701,6 +731,57 @@ class Matcher:
             if candidate.score >= floor and not entry.is_fallback:
                 out.append(entry)
         return out
+
+
+_NOT_TOPICS = frozenset({"smalltalk", "redirect"})
+_SENTENCE = re.compile(r"[^.!?\n]+[.!?\n]*")
+_CLAUSE = re.compile(r"[,;:]+|\s(?=(?:but|so|anyway|anyways)\s)")
+_ASK_OPENERS = frozenset("but so anyway anyways".split())  # "..., but how do I ..."
+_WH_WORDS = frozenset("how what which why where whats hows".split())
+# "how do I plan for retirement | when I'm still paying off loans": the rest is context
+_SUBORDINATE = re.compile(r"\b(?:when|while|because|since|bc|cause|cuz|coz|although|though|with)\b")
+# "is it enforceable ...", "any free ones?": an ask about what the context names
+_ANAPHORIC = re.compile(
+    r"(?:is|are|does|do|will|would|can|could|was|should)\s+(?:it|that|this|they|those|these)\b"
+    r"|any\s+(?:free\s+)?ones?\b"
+)
+_WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
+_NOT_ALNUM = re.compile(r"[^a-z0-9]+")
+
+
+def _opens_question(text: str, openers: frozenset[str] = _QUESTION_WORDS) -> bool:
+    for found in _WORD.finditer(text.lower()):
+        word = found.group().replace("'", "").replace("’", "")
+        if word not in _ASK_OPENERS:
+            return word in openers
+    return False
+
+
+def _asking_part(query: str) -> str | None:
+    """The part of a longer message that asks, without its context: the last clause that
+    opens with a wh-word ("..., how do I ..."), else the last question sentence, cut
+    before a "when"/"because" clause. None when the whole message is the ask, or the
+    ask only points back at its context ("is it enforceable?")."""
+    sentences = [s.strip() for s in _SENTENCE.findall(query) if s.strip()]
+    ask = None
+    for sentence in reversed(sentences):
+        clauses = _CLAUSE.split(sentence)
+        opening = [i for i, clause in enumerate(clauses) if _opens_question(clause, _WH_WORDS)]
+        if opening:
+            ask = " ".join(clauses[opening[-1] :])
+            break
+    if ask is None:
+        asking = [s for s in sentences if s.endswith("?") or _opens_question(s)]
+        if not asking:
+            return None
+        ask = asking[-1]
+    ask = ask.lower().strip(" ,;:")
+    if _ANAPHORIC.match(ask):
+        return None
+    head = _SUBORDINATE.split(ask, maxsplit=1)[0]
+    if _opens_question(head):
+        ask = head
+    return ask if _NOT_ALNUM.sub("", ask) != _NOT_ALNUM.sub("", query.lower()) else None
 
 
 def _put_first(

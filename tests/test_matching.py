@@ -21,6 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent
 IN_SCOPE_KINDS = {"milestone", "faq", "overview"}
 CONTINUING = {"continuous-learning", "faq-continuing-education"}
 BURNOUT = {"work-life-balance", "faq-work-life-balance", "maintaining-passion"}
+RETIREMENT = {"retirement", "faq-retirement"}
+AFTER_PASSING = {"faq-after-passing", "overview"}
 PAIRS = {"continuous-learning": CONTINUING}
 
 
@@ -363,6 +365,15 @@ def test_medically_adjacent_out_of_scope_falls_back(matcher: Matcher, text: str)
         ("drug interactions with warfarin", "redirect-clinical"),
         ("what percent of imgs match into derm", "redirect-application"),
         ("can i do residency in canada instead", "redirect-off-topic"),
+        # the cue is in the asking clause itself
+        ("im burnt out in residency, whats the best ssri dose to start", "redirect-clinical"),
+        # the ask points back at the context
+        (
+            "my contract has a non compete. is it enforceable if i move into administration",
+            "redirect-licensing",
+        ),
+        # a yes/no clause after a comma leans on what came before it
+        ("i failed step 1 once, can i still match into residency", "redirect-exam-prep"),
     ],
 )
 def test_a_redirect_cue_beats_a_covered_topic_word(
@@ -642,6 +653,29 @@ def test_the_ask_outweighs_the_setting(matcher: Matcher, text: str, expected: st
     """Interns, practice and locums name a setting; staying motivated or connected is the ask."""
     match = matcher.match(text)
     assert answered(match) == expected, describe(match)
+
+
+@pytest.mark.parametrize(
+    ("text", "accepted"),
+    [
+        (
+            "with 300k in loans i only went into medicine for the paycheck honestly, how do i"
+            " find meaning in my work again",
+            {"maintaining-passion"},
+        ),
+        ("finally paid off my student loans. how should i plan for retirement", RETIREMENT),
+        (
+            "i pay a fortune for uworld. what should i do after passing the usmle",
+            "faq-after-passing",
+        ),
+    ],
+)
+def test_a_redirect_cue_in_the_context_gives_way_to_the_ask(
+    matcher: Matcher, text: str, accepted: set[str]
+) -> None:
+    """Loans and prep books set the scene; the asking clause alone is about a covered topic."""
+    match = matcher.match(text)
+    assert answered(match) in accepted, describe(match)
 
 
 def test_a_topic_cue_among_unknown_words_falls_back(matcher: Matcher) -> None:
