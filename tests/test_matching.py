@@ -23,7 +23,13 @@ CONTINUING = {"continuous-learning", "faq-continuing-education"}
 BURNOUT = {"work-life-balance", "faq-work-life-balance", "maintaining-passion"}
 RETIREMENT = {"retirement", "faq-retirement"}
 AFTER_PASSING = {"faq-after-passing", "overview"}
-PAIRS = {"continuous-learning": CONTINUING}
+# entries whose FAQ twin is an equally right answer
+PAIRS = {
+    "continuous-learning": CONTINUING,
+    "work-life-balance": {"work-life-balance", "faq-work-life-balance"},
+    "retirement": RETIREMENT,
+    "choosing-specialty": {"choosing-specialty", "faq-choosing-specialty"},
+}
 
 
 @pytest.fixture(scope="module")
