@@ -89,6 +89,7 @@ MIN_CORRECTION_TARGET = 4  # never "correct" a word into short jargon such as cm
 UNKNOWN_WORD_FACTOR = 0.5  # an unseen rare word weighs this share of the rarest known word
 UNKNOWN_EVERYDAY_SHARE = 0.15  # an unseen everyday word ("nephew") weighs this share of that
 CLOSING_IDS = ("thanks", "goodbye")  # a message opening with these and asking nothing is one
+ASKING_CLOSING_FACTOR = 0.5  # ... and a message that asks is rarely one
 GREETING_ID = "greeting"  # a message opening with one is about whatever follows it
 # Each repeat of a concept ("telehealth, EHR and AI tools" are three) adds this share of it.
 REPEAT_BONUS = 0.5
@@ -236,6 +237,7 @@ class Matcher:
             if entry.id in CLOSING_IDS:
                 for text in entry.questions:
                     self._closings.setdefault(normalize(text), i)
+        self._closing_entries = frozenset(self._closings.values())
         self._max_closing = max((len(k.split()) for k in self._closings), default=0)
         self._greetings = {
             normalize(text): i
@@ -537,6 +539,12 @@ class Matcher:
             for entry, score in self._score_whole_string(key, cutoff=WHOLE_STRING_CUTOFF).items():
                 scores[entry] = max(scores.get(entry, 0.0), score)
         closing = self._closing(query, key)
+        if closing is None and self._asks(query):
+            # "how to take care of myself in training" shares "take care" with a goodbye,
+            # but a question is never a thanks or a goodbye
+            for entry in self._closing_entries:
+                if entry in scores:
+                    scores[entry] *= ASKING_CLOSING_FACTOR
         if closing is not None:
             # "thanks so much, that helped me calm down after my shift": not a shift question
             _put_first(scores, closing, floor=0.0)
@@ -607,6 +615,12 @@ class Matcher:
         if "?" in query or _QUESTION_WORDS.intersection(clause_starts):
             return None
         return entry
+
+    @staticmethod
+    def _asks(query: str) -> bool:
+        """Does the message ask something: a question mark, or a clause opening with a
+        question word?"""
+        return "?" in query or any(_opens_question(part) for part in _CLAUSE_BREAK.split(query))
 
     def _ending_closing(self, query: str, words: list[str]) -> tuple[int, int] | None:
         """The closing entry that is the message's last sentence ("ok im going to try to

@@ -514,6 +514,12 @@ def test_a_closing_message_is_small_talk_whatever_it_mentions(
     assert answered(matcher.match(text)) == expected
 
 
+def test_a_question_sharing_words_with_a_goodbye_is_not_one(matcher: Matcher) -> None:
+    """ "take care" is a goodbye; "how to take care of myself" asks about self-care."""
+    match = matcher.match("how to take care of myself while im in training")
+    assert answered(match) in {"work-life-balance", "faq-work-life-balance"}, describe(match)
+
+
 @pytest.mark.parametrize(
     "text",
     [
