@@ -304,6 +304,10 @@ class Matcher:
             for token in content:
                 self._postings[token].append(pid)
                 token_phrasings[token, entry_index] += 1
+        # the same, as flat lists: the scoring loop reads them for every shared phrasing
+        self._phrasing_entry = [p.entry for p in self._phrasings]
+        self._phrasing_weight = [p.weight for p in self._phrasings]
+        self._phrasing_full_weight = [p.full_weight for p in self._phrasings]
         for (token, entry_index), count in token_phrasings.items():
             centrality = 0.5 + 0.5 * min(count / CENTRAL_PHRASINGS, 1.0)
             self._entry_postings[token].append((entry_index, centrality))
@@ -670,23 +674,43 @@ class Matcher:
         total = sum(weights.values())
         if total <= 0:
             return {}
-        overlap: dict[int, float] = defaultdict(float)
-        overlap_once: dict[int, float] = defaultdict(float)
+        overlap: dict[int, float] = {}
+        overlap_once: dict[int, float] = {}
+        postings = self._postings
         for token, weight in weights.items():
-            for pid in self._postings.get(token, ()):
-                overlap[pid] += weight
-                overlap_once[pid] += base[token]
-        best_phrasing: dict[int, float] = defaultdict(float)
+            once = base[token]
+            for pid in postings.get(token, ()):
+                if pid in overlap:
+                    overlap[pid] += weight
+                    overlap_once[pid] += once
+                else:
+                    overlap[pid] = weight
+                    overlap_once[pid] = once
+        best_phrasing: dict[int, float] = {}
+        b2 = BETA * BETA
+        entry_of, sizes = (
+            self._phrasing_entry,
+            (self._phrasing_weight if has_content else self._phrasing_full_weight),
+        )
         for pid, shared in overlap.items():
-            phrasing = self._phrasings[pid]
-            if not has_content and not phrasing.tokens <= _FILLER_STEMS:
+            if not has_content and not self._phrasings[pid].tokens <= _FILLER_STEMS:
                 continue  # "please" alone may only meet small talk like "help", "thanks"
-            recall = min(shared / total, 1.0)
-            size = phrasing.weight if has_content else phrasing.full_weight
-            precision = min(overlap_once[pid] / size, 1.0) if size else 0.0
-            similarity = _f_beta(recall, precision, beta=BETA)
-            if similarity > best_phrasing[phrasing.entry]:
-                best_phrasing[phrasing.entry] = similarity
+            size = sizes[pid]
+            # F-beta (BETA) of covering the question and covering the phrasing; inline, as
+            # this runs for every phrasing that shares a word with the question
+            recall = shared / total
+            if recall > 1.0:
+                recall = 1.0
+            precision = overlap_once[pid] / size if size else 0.0
+            if precision > 1.0:
+                precision = 1.0
+            if recall <= 0 or precision <= 0:
+                similarity = 0.0
+            else:
+                similarity = (1 + b2) * precision * recall / (b2 * precision + recall)
+            entry = entry_of[pid]
+            if similarity > best_phrasing.get(entry, 0.0) or entry not in best_phrasing:
+                best_phrasing[entry] = similarity  # an entry met at all gets its coverage
         coverage: dict[int, float] = defaultdict(float)
         for token, weight in weights.items():
             for entry_index, centrality in self._entry_postings.get(token, ()):
@@ -862,14 +886,6 @@ _SPEECH_VERBS = frozenset(
     "says said say asks asked ask asking saying telling wants want thinks think told tells"
     " pushes pushing insists insisting".split()
 )
-
-
-def _f_beta(recall: float, precision: float, *, beta: float) -> float:
-    """Harmonic mean leaning on recall: the question must be explained, not the phrasing."""
-    if recall <= 0 or precision <= 0:
-        return 0.0
-    b2 = beta * beta
-    return (1 + b2) * precision * recall / (b2 * precision + recall)
 
 
 def _stems(words: Iterable[str]) -> frozenset[str]:

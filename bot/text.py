@@ -33,8 +33,10 @@ def normalize(text: str) -> str:
     for emoji, word in _EMOJI_WORDS.items():
         text = text.replace(emoji, word)
     text = _UPPER_ABBREVIATION.sub(lambda m: _UPPER_ABBREVIATIONS[m.group(0)], text)
-    text = unicodedata.normalize("NFKD", text.casefold())
-    text = "".join(c for c in text if not unicodedata.combining(c))
+    text = text.casefold()
+    if not text.isascii():  # ASCII is already decomposed, with nothing to strip
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(c for c in text if not unicodedata.combining(c))
     for pattern, replacement in _CONTRACTIONS:
         text = pattern.sub(replacement, text)
     text = _PGY.sub(r"pgy\1", text)  # "PGY-2", "pgy 2" and "PGY2" are one word
