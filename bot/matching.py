@@ -90,6 +90,8 @@ UNKNOWN_WORD_FACTOR = 0.5  # an unseen rare word weighs this share of the rarest
 UNKNOWN_EVERYDAY_SHARE = 0.15  # an unseen everyday word ("nephew") weighs this share of that
 CLOSING_IDS = ("thanks", "goodbye")  # a message opening with these and asking nothing is one
 ASKING_CLOSING_FACTOR = 0.5  # ... and a message that asks is rarely one
+ABOUT_ID = "about-bot"
+UNADDRESSED_ABOUT_FACTOR = 0.5  # a message that does not address the bot is rarely about it
 GREETING_ID = "greeting"  # a message opening with one is about whatever follows it
 # Each repeat of a concept ("telehealth, EHR and AI tools" are three) adds this share of it.
 REPEAT_BONUS = 0.5
@@ -238,6 +240,7 @@ class Matcher:
                 for text in entry.questions:
                     self._closings.setdefault(normalize(text), i)
         self._closing_entries = frozenset(self._closings.values())
+        self._about_entry = next((i for i, e in enumerate(self._entries) if e.id == ABOUT_ID), -1)
         self._max_closing = max((len(k.split()) for k in self._closings), default=0)
         self._greetings = {
             normalize(text): i
@@ -543,6 +546,10 @@ class Matcher:
             for entry, score in self._score_whole_string(key, cutoff=WHOLE_STRING_CUTOFF).items():
                 scores[entry] = max(scores.get(entry, 0.0), score)
         closing = self._closing(query, key)
+        if self._about_entry in scores and _ADDRESS_WORDS.isdisjoint(key.split()):
+            # "epic or cerner for my clinic" shares "ai"-like words with "are you an ai", but
+            # the about page answers only a message addressed to the bot
+            scores[self._about_entry] *= UNADDRESSED_ABOUT_FACTOR
         if closing is None and self._asks(query):
             # "how to take care of myself in training" shares "take care" with a goodbye,
             # but a question is never a thanks or a goodbye
@@ -771,6 +778,11 @@ class Matcher:
         return out
 
 
+# words that address the bot: "are you ...", "this bot", "am I talking to a human"
+_ADDRESS_WORDS = frozenset(
+    """you your yours yourself u ur bot bots this chat chatbot here talking speaking
+    chatting corresponding texting human""".split()
+)
 _NOT_TOPICS = frozenset({"smalltalk", "redirect"})
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?\n]*")
 _CLAUSE = re.compile(r"[,;:]+|\s(?=(?:but|so|anyway|anyways)\s)")

@@ -520,6 +520,15 @@ def test_a_question_sharing_words_with_a_goodbye_is_not_one(matcher: Matcher) ->
     assert answered(match) in {"work-life-balance", "faq-work-life-balance"}, describe(match)
 
 
+def test_a_tech_question_not_addressed_to_the_bot_is_not_about_it(matcher: Matcher) -> None:
+    """ "are you an AI" is the about page; AI and EHR tools in a career question are not."""
+    match = matcher.match("does knowing epic and the ehr well actually matter or is it overhyped")
+    assert match.decision == "answer" and answered(match) == "technology-innovation", describe(
+        match
+    )
+    assert answered(matcher.match("am i talking to a human")) == "about-bot"
+
+
 @pytest.mark.parametrize(
     "text",
     [
