@@ -92,6 +92,7 @@ CLOSING_IDS = ("thanks", "goodbye")  # a message opening with these and asking n
 ASKING_CLOSING_FACTOR = 0.5  # ... and a message that asks is rarely one
 ABOUT_ID = "about-bot"
 UNADDRESSED_ABOUT_FACTOR = 0.5  # a message that does not address the bot is rarely about it
+GOODBYE_ID = "goodbye"
 GREETING_ID = "greeting"  # a message opening with one is about whatever follows it
 # Each repeat of a concept ("telehealth, EHR and AI tools" are three) adds this share of it.
 REPEAT_BONUS = 0.5
@@ -564,6 +565,8 @@ class Matcher:
         # a covered topic's cue ("switch ... into admin") first, so a redirect's cue still wins
         for entry in sorted(hits, key=lambda e: self._entries[e].is_fallback):
             if self._entries[entry].is_fallback:
+                if closing is not None and self._entries[closing].id == GOODBYE_ID:
+                    continue  # "ok bye, will come back after match day": leaving, not asking
                 if context_only is None:
                     context_only = self._cues_are_context(query, scores)
                 if context_only:

@@ -371,6 +371,8 @@ def test_medically_adjacent_out_of_scope_falls_back(matcher: Matcher, text: str)
         ("drug interactions with warfarin", "redirect-clinical"),
         ("what percent of imgs match into derm", "redirect-application"),
         ("can i do residency in canada instead", "redirect-off-topic"),
+        # ... but a thanks followed by a topic is a request
+        ("thanks, and h1b sponsorship", "redirect-visa"),
         # the cue is in the asking clause itself
         ("im burnt out in residency, whats the best ssri dose to start", "redirect-clinical"),
         # the ask points back at the context
@@ -506,6 +508,8 @@ def test_cue_lookalikes_still_answer(matcher: Matcher, text: str, expected: str)
         ("thanks so much, residency is brutal but this really helped", "thanks"),
         # a closing as the last sentence
         ("ok im going to try to sleep now. bye", "goodbye"),
+        # leaving names the exam to go back to; it does not ask about it
+        ("bye, gotta finish my uworld block", "goodbye"),
     ],
 )
 def test_a_closing_message_is_small_talk_whatever_it_mentions(
