@@ -19,7 +19,8 @@ or nothing. Some words are context, not topic: a relative who only speaks ("my w
 is not family time, a greeting before a question gives way to the question, a thanks or
 goodbye that asks nothing is small talk whatever it mentions, and a redirect cue outside the
 asking clause ("with 300k in loans, how do I find meaning again") gives way when that clause
-alone is clearly about a covered topic. The decision follows Rasa's
+alone is clearly about a covered topic. Conversely, a message that asks is rarely a thanks or
+a goodbye, and one that never addresses the bot is rarely about the bot. The decision follows Rasa's
 FallbackClassifier: answer above a threshold with a margin over the runner-up, ask "did you
 mean" when close, else fall back.
 
@@ -548,12 +549,12 @@ class Matcher:
                 scores[entry] = max(scores.get(entry, 0.0), score)
         closing = self._closing(query, key)
         if self._about_entry in scores and _ADDRESS_WORDS.isdisjoint(key.split()):
-            # "epic or cerner for my clinic" shares "ai"-like words with "are you an ai", but
-            # the about page answers only a message addressed to the bot
+            # "epic or cerner for my clinic" shares technology words with "are you an ai",
+            # but the about page answers a message addressed to the bot
             scores[self._about_entry] *= UNADDRESSED_ABOUT_FACTOR
         if closing is None and self._asks(query):
             # "how to take care of myself in training" shares "take care" with a goodbye,
-            # but a question is never a thanks or a goodbye
+            # but a question is rarely a thanks or a goodbye
             for entry in self._closing_entries:
                 if entry in scores:
                     scores[entry] *= ASKING_CLOSING_FACTOR
