@@ -590,9 +590,7 @@ class Matcher:
         ask = _asking_part(query)
         if ask is None:
             return False
-        words = self._analyse_full(ask, correct=True).words
-        if any(self._entries[e].is_fallback for e in self._cues.hits(words, known=self._is_known)):
-            return False
+        # a redirect cue in the asking part itself puts its redirect first here
         own = self.score(ask)
         best = max(own, key=lambda e: (own[e], -e), default=None)
         if best is None or own[best] < CONTEXT_ASK_MIN or self._entries[best].kind in _NOT_TOPICS:
