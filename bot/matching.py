@@ -54,24 +54,34 @@ Decision = Literal["answer", "clarify", "fallback"]
 
 # Words that carry no topic. Kept small on purpose: "career", "doctor" and the like are left
 # to IDF, which already makes them cheap because every entry uses them.
-STOP_WORDS = frozenset(
+_ENGLISH_STOP_WORDS = frozenset(
     """a about above after again all also am an and any are as at be been before being but by
     can could did do does doing done for from get got had has have having he her here him his
     how i if in into is it its just me might more most much must my myself no nor not now of
     off on once one only or other our out over own same shall she should so some such than that
     the their them then there these they this those through to too under until up upon us very
-    was we were what when where which while who whom why will with would im ive id dont cant wont whats hows thats theres lets gonna wanna gotta kinda
+    was we were what when where which while who whom why will with would im ive id dont cant
+    wont whats hows thats theres lets gonna wanna gotta kinda
     really actually basically anyone someone something anything thing things way ways know
     think want need like much many lot lots bit even still ever well advice advise tips tip
     suggestion suggestions info information idea ideas thoughts opinion explain anybody
     everyone everybody somebody honestly seriously literally totally guess wondering wonder
-    curious ask asking said say says yes yeah also else without within cannot exactly
+    curious ask asking said say says yes yeah also else without within cannot exactly stuff
     precisely truly simply generally usually typically""".split()
-) | frozenset(  # particles users mix in from their own languages: "bhai", "pues", "naman"
+)
+# particles users mix in from their own languages: "bhai", "pues", "naman"
+_LOANED_PARTICLES = frozenset(
     """yaar yar bhai bhaiya kya hai nahi accha acha ji arre arey matlab toh bas wallah walla
     inshallah insha allah habibi yalla khalas mashallah pues oye bueno pero entonces po naman
     diba talaga abeg wahala sha jare haba abi bro bruh dude lah leh""".split()
 )
+# chat shorthand: "im so confused rn", "cynical af"; unknown, it would weigh as a rare term
+_CHAT_SHORTHAND = frozenset(
+    """rn ngl imo imho idk atm fr smh ikr btw af lmao lmfao omg wtf ya yall ppl thru cuz
+    coz bc rly def defo prob probs lowkey highkey istg fml ugh irl nvm fyi jk tbf iirc
+    afaik""".split()
+)
+STOP_WORDS = _ENGLISH_STOP_WORDS | _LOANED_PARTICLES | _CHAT_SHORTHAND
 # Chat filler: it must not move a real question's score, but alone it is small talk.
 FILLER_WORDS = frozenset(
     """hey hi hello hiya heya yo bot please pls plz thank thanks thx ty ok okay sorry quick
@@ -89,6 +99,7 @@ CENTRAL_PHRASINGS = 3  # a word in this many phrasings of an entry is fully "abo
 MIN_CORRECTION_TARGET = 4  # never "correct" a word into short jargon such as cme, moc, img
 UNKNOWN_WORD_FACTOR = 0.5  # an unseen rare word weighs this share of the rarest known word
 UNKNOWN_EVERYDAY_SHARE = 0.15  # an unseen everyday word ("nephew") weighs this share of that
+NUMBER_WEIGHT = 0.3  # at most: "stay in love with this job for 30 years" is not a visa waiver
 CLOSING_IDS = ("thanks", "goodbye")  # a message opening with these and asking nothing is one
 ASKING_CLOSING_FACTOR = 0.5  # ... and a message that asks is rarely one
 ABOUT_ID = "about-bot"
@@ -490,6 +501,8 @@ class Matcher:
             base = self._unknown_weight * (
                 UNKNOWN_EVERYDAY_SHARE + (1 - UNKNOWN_EVERYDAY_SHARE) * rarity
             )
+        elif token.isdigit():  # "conrad 30": a number the knowledge uses is not its topic
+            base = min(base, NUMBER_WEIGHT)
         if token in _COMMON_STEMS:
             base *= COMMON_WEIGHT
         if token in _FILLER_STEMS and has_content:

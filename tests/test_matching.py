@@ -239,6 +239,11 @@ def test_filler_alone_never_answers_a_topic(matcher: Matcher, text: str) -> None
         ("burnot", BURNOUT),
         ("I think I have burnot", BURNOUT),
         ("how do I pick a speciality", {"choosing-specialty", "faq-choosing-specialty"}),
+        # chat shorthand ("rn", "ngl") is not an unknown topic word
+        (
+            "cant deside on a feild ngl, so confused rn",
+            {"choosing-specialty", "faq-choosing-specialty"},
+        ),
         ("retirment planning", {"retirement", "faq-retirement"}),
     ],
 )
@@ -371,6 +376,8 @@ def test_medically_adjacent_out_of_scope_falls_back(matcher: Matcher, text: str)
         ("drug interactions with warfarin", "redirect-clinical"),
         ("what percent of imgs match into derm", "redirect-application"),
         ("can i do residency in canada instead", "redirect-off-topic"),
+        ("do interns get paid more in california", "redirect-salary"),
+        ("when does SOAP start this cycle", "redirect-application"),
         # ... but a thanks followed by a topic is a request
         ("thanks, and h1b sponsorship", "redirect-visa"),
         # the cue is in the asking clause itself
@@ -442,7 +449,6 @@ def test_drug_names_and_state_rules_are_not_covered(
         ("what are the symptoms of burnout", "work-life-balance"),
         ("deadlines at work are crushing me", "work-life-balance"),
         ("how do I improve my interactions with colleagues", "professional-network"),
-        ("is it worth investing time in conferences", "professional-network"),
         # credentialing is a paperwork cue only next to its process
         (
             "does the credentialing committee even look at MOC status for attendings over 50",
@@ -453,6 +459,10 @@ def test_drug_names_and_state_rules_are_not_covered(
             "PGY1 with a 401k of like $800 lol. is it dumb to already be thinking about retirement",
             "retirement",
         ),
+        # a number the knowledge uses ("conrad 30") is not its topic
+        ("how to stay in love with medicine for 30 more years", "maintaining-passion"),
+        # "paid" is pay only when someone gets paid
+        ("are cme conferences real learning or just a paid holiday", "continuous-learning"),
         # "on top of" is an idiom, not keeping up with the literature
         ("moonlighting on top of 80hr wks = burnout?", "work-life-balance"),
         # a country, a mortgage, a car park, a disease or the rank list as context is not
@@ -495,6 +505,12 @@ def test_drug_names_and_state_rules_are_not_covered(
 def test_cue_lookalikes_still_answer(matcher: Matcher, text: str, expected: str) -> None:
     match = matcher.match(text)
     assert answered(match) in {expected, *PAIRS.get(expected, ())}, describe(match)
+
+
+def test_investing_time_in_conferences_is_not_a_money_question(matcher: Matcher) -> None:
+    """Conferences are for contacts and for learning: either answer is right."""
+    match = matcher.match("is it worth investing time in conferences")
+    assert answered(match) in {"professional-network", *CONTINUING}, describe(match)
 
 
 @pytest.mark.parametrize(
@@ -677,7 +693,7 @@ def test_a_change_of_setting_is_a_career_transition(matcher: Matcher, text: str)
 def test_the_ask_outweighs_the_setting(matcher: Matcher, text: str, expected: str) -> None:
     """Interns, practice and locums name a setting; staying motivated or connected is the ask."""
     match = matcher.match(text)
-    assert answered(match) == expected, describe(match)
+    assert answered(match) in {expected, *PAIRS.get(expected, ())}, describe(match)
 
 
 @pytest.mark.parametrize(
