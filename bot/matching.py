@@ -78,7 +78,7 @@ _LOANED_PARTICLES = frozenset(
 # chat shorthand: "im so confused rn", "cynical af"; unknown, it would weigh as a rare term
 _CHAT_SHORTHAND = frozenset(
     """rn ngl imo imho idk atm fr smh ikr btw af lmao lmfao omg wtf ya yall ppl thru cuz
-    coz bc rly def defo prob probs lowkey highkey istg fml ugh irl nvm fyi jk tbf iirc
+    coz bc rly def defo prob probs lowkey highkey istg fml ugh irl nvm fyi jk tbf iirc r
     afaik""".split()
 )
 STOP_WORDS = _ENGLISH_STOP_WORDS | _LOANED_PARTICLES | _CHAT_SHORTHAND
@@ -911,7 +911,7 @@ _RELATIVES = frozenset(
 )
 _SPEECH_VERBS = frozenset(
     "says said say asks asked ask asking saying telling wants want thinks think told tells"
-    " pushes pushing insists insisting".split()
+    " pushes pushing insists insisting assumes assume assuming expects expect expecting".split()
 )
 
 

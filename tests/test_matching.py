@@ -261,9 +261,14 @@ def test_typos_are_tolerated(matcher: Matcher, text: str, expected: set[str]) ->
         ("best way to earn CME", CONTINUING),
         ("is MOC worth it", {"board-certification"}),
         ("how does MOC work", {"board-certification"}),
+        # plain words for the same things
+        ("cried in the on call room again tonight", BURNOUT),
+        ("sobbing in the car after every shift", BURNOUT),
     ],
 )
-def test_jargon_is_understood(matcher: Matcher, text: str, expected: set[str]) -> None:
+def test_jargon_and_plain_words_are_understood(
+    matcher: Matcher, text: str, expected: set[str]
+) -> None:
     match = matcher.match(text)
     assert answered(match) in expected, describe(match)
 
@@ -590,6 +595,10 @@ def test_everyday_words_are_not_joined_into_another_word(matcher: Matcher) -> No
         "how do doctors make the switch from full time clinical work into hospital admin roles",
         "leaving bedside work for an admin gig, how do i pivot",
         "going from resident to attending in 3 months, how do i prep for that shift",
+        (
+            "after 15 years as a hospitalist im thinking of retraining, how do people manage"
+            " a change that late"
+        ),
     ],
 )
 def test_a_change_of_setting_is_a_career_transition(matcher: Matcher, text: str) -> None:
@@ -682,6 +691,11 @@ def test_a_change_of_setting_is_a_career_transition(matcher: Matcher, text: str)
             "done with all the steps. my family keeps asking what happens after and i cant"
             " explain the stages. what are they",
             "overview",
+        ),
+        (
+            "the whole family assumes i will be a surgeon like dad but i like psych, how do i"
+            " work out what fits me",
+            "choosing-specialty",
         ),
         # ... but family at the heart of the question still is
         (
