@@ -67,7 +67,8 @@ _ENGLISH_STOP_WORDS = frozenset(
     suggestion suggestions info information idea ideas thoughts opinion explain anybody
     everyone everybody somebody honestly seriously literally totally guess wondering wonder
     curious ask asking said say says yes yeah also else without within cannot exactly stuff
-    precisely truly simply generally usually typically""".split()
+    precisely truly simply generally usually typically against whether among further
+    themselves whenever per depends""".split()
 )
 # particles users mix in from their own languages: "bhai", "pues", "naman"
 _LOANED_PARTICLES = frozenset(

@@ -799,6 +799,15 @@ def test_everyday_words_the_guide_never_uses_do_not_sink_a_question(matcher: Mat
     assert answered(plain) == answered(chatty) == "professional-network", describe(chatty)
 
 
+def test_an_everyday_word_the_guide_uses_once_does_not_carry_a_question(
+    matcher: Matcher,
+) -> None:
+    """ "land" is in one leadership phrasing ("land a faculty role"), so it looked as rare
+    as a topic word."""
+    match = matcher.match("people land good jobs through who they know and i know no one")
+    assert answered(match) == "professional-network", describe(match)
+
+
 def test_a_matched_redirect_is_a_fallback_with_its_entry(matcher: Matcher) -> None:
     match = matcher.match("do I need a J-1 waiver")
     assert match.decision == "fallback"
