@@ -15,15 +15,15 @@ explains: words the knowledge has never seen count against every entry, the more
 they are in English ("metformin" a lot, "nephew" barely). Redirect cues (bot/cues.py) catch
 questions on topics the guide does not cover even when they share its words. Filler ("hey",
 "bot", "please"), particles from users' own languages ("yaar", "pues") and chat shorthand
-("rn", "ngl") weigh almost nothing or nothing, and a number at most a little ("30 years" is
-not the "conrad 30" visa waiver). Some words are context, not topic: a relative who only speaks ("my wife says")
-is not family time, a greeting before a question gives way to the question, a thanks or
-goodbye that asks nothing is small talk whatever it mentions, and a redirect cue outside the
-asking clause ("with 300k in loans, how do I find meaning again") gives way when that clause
-alone is clearly about a covered topic. Conversely, a message that asks is rarely a thanks or
-a goodbye, and one that never addresses the bot is rarely about the bot. The decision follows Rasa's
-FallbackClassifier: answer above a threshold with a margin over the runner-up, ask "did you
-mean" when close, else fall back.
+("rn", "ngl") weigh almost nothing or nothing, and a number at most a little ("30 years" is not
+the "conrad 30" visa waiver). Some words are context, not topic: a relative who only speaks
+("my wife says") is not family time, a greeting before a question gives way to the question, a
+thanks or goodbye that asks nothing is small talk whatever it mentions, and a redirect cue
+outside the asking clause ("with 300k in loans, how do I find meaning again") gives way when
+that clause alone is clearly about a covered topic. Conversely, a message that asks is rarely a
+thanks or a goodbye, and one that never addresses the bot is rarely about the bot. The decision
+follows Rasa's FallbackClassifier: answer above a threshold with a margin over the runner-up,
+ask "did you mean" when close, else fall back.
 
 This is the only module that imports rapidfuzz.
 """
