@@ -69,7 +69,7 @@ _ENGLISH_STOP_WORDS = frozenset(
     everyone everybody somebody honestly seriously literally totally guess wondering wonder
     curious ask asking said say says yes yeah also else without within cannot exactly stuff
     precisely truly simply generally usually typically against whether among further
-    themselves whenever per depends""".split()
+    themselves whenever per depends aside besides""".split()
 )
 # particles users mix in from their own languages: "bhai", "pues", "naman"
 _LOANED_PARTICLES = frozenset(
@@ -406,7 +406,9 @@ class Matcher:
         return self._analyse_full(text, correct=correct).tokens
 
     def _analyse_full(self, text: str, *, correct: bool) -> _Analysis:
-        typed = _mark_speakers(_mark_scores(_mend_real_word_slips(normalize(text).split())))
+        typed = _mark_dismissed(
+            _mark_speakers(_mark_scores(_mend_real_word_slips(normalize(text).split())))
+        )
         if correct:
             typed = self._join_split_words(typed)
         words = [self._correct(w) for w in typed] if correct else typed
@@ -803,7 +805,8 @@ _ADDRESS_WORDS = frozenset(
 _NOT_TOPICS = frozenset({"smalltalk", "redirect"})
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?\n]*")
 _CLAUSE = re.compile(r"[,;:]+|\s(?=(?:but|so|anyway|anyways)\s)")
-_ASK_OPENERS = frozenset("but so anyway anyways".split())  # "..., but how do I ..."
+# "..., but how do I ...", "... but more importantly how do I ..."
+_ASK_OPENERS = frozenset("but so anyway anyways more importantly mainly really actually".split())
 _WH_WORDS = frozenset("how what which why where whats hows".split())
 # "how do I plan for retirement | when I'm still paying off loans": the rest is context
 _SUBORDINATE = re.compile(r"\b(?:when|while|because|since|bc|cause|cuz|coz|although|though|with)\b")
@@ -858,6 +861,10 @@ def _put_first(
     best_other = max((s for e, s in scores.items() if e != entry), default=0.0)
     lifted = max(scores.get(entry, 0.0), best_other + lead, floor)
     scores[entry] = min(lifted, 100.0)
+    if lifted > 100.0:  # at the cap, the others make room: a tie at 100 is not a lead
+        for other, score in scores.items():
+            if other != entry:
+                scores[other] = min(score, 100.0 - lead)
 
 
 def _mark_scores(words: list[str]) -> list[str]:
@@ -901,10 +908,27 @@ def _mark_speakers(words: list[str]) -> list[str]:
     context, not a question about family time (work-life balance)."""
     out = list(words)
     for i, word in enumerate(words[:-1]):
+        if word not in _RELATIVES:
+            continue
         verb = words[i + 1] if words[i + 1] != "keeps" else "".join(words[i + 2 : i + 3])
-        if word in _RELATIVES and verb in _SPEECH_VERBS:
+        following = [w for w in words[i + 1 : i + 5] if w not in _LINKING][:2]
+        # "my husband pgy3 ...", "my son is consultant now": asking for someone in medicine
+        if verb in _SPEECH_VERBS or any(_is_career_role(w) for w in following):
             out[i] = "someone"
     return out
+
+
+def _is_career_role(word: str) -> bool:
+    return word in _CAREER_ROLES or bool(_TRAINING_YEAR.fullmatch(word))
+
+
+_LINKING = frozenset("is was just now also a an already currently still".split())
+_TRAINING_YEAR = re.compile(r"(?:pgy|ms|py)\d?|m[1-4]")
+_CAREER_ROLES = frozenset(
+    """intern resident fellow attending doctor doc physician surgeon consultant student
+    img md registrar cardiologist finishing finished matched passed graduating graduated
+    applying thinking considering planning practicing""".split()
+)
 
 
 _RELATIVES = frozenset(
@@ -915,6 +939,33 @@ _SPEECH_VERBS = frozenset(
     "says said say asks asked ask asking saying telling wants want thinks think told tells"
     " pushes pushing insists insisting assumes assume assuming expects expect expecting".split()
 )
+
+
+def _mark_dismissed(words: list[str]) -> list[str]:
+    """ "loans aside, ...", "besides the money, ...": what the user sets aside is not the
+    question ("money aside, is a fellowship worth it" is not a salary question). Saving
+    money ("putting money aside") is not setting it aside."""
+    out = list(words)
+    for i, word in enumerate(words):
+        if word == "aside" and i > 0 and words[i - 1] != "from":
+            before = words[max(i - 3, 0) : i]
+            if _SAVING_VERBS.isdisjoint(before):
+                for j in range(max(i - 2, 0), i):
+                    if words[j] not in _QUESTION_WORDS:
+                        out[j] = "something"
+        elif word in _DISMISSING or (word == "from" and i > 0 and words[i - 1] == "aside"):
+            j = i + 1
+            while j < len(words) and words[j] in _DETERMINERS:
+                j += 1
+            for k in range(j, min(j + 2, len(words))):
+                if words[k] not in _QUESTION_WORDS:
+                    out[k] = "something"
+    return out
+
+
+_SAVING_VERBS = frozenset("put puts putting set sets setting kept keep keeping".split())
+_DISMISSING = frozenset(["besides"])
+_DETERMINERS = frozenset("the a an my our your his her their all any this that".split())
 
 
 def _stems(words: Iterable[str]) -> frozenset[str]:

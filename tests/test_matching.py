@@ -733,6 +733,54 @@ def test_a_redirect_cue_in_the_context_gives_way_to_the_ask(
     assert answered(match) in accepted, describe(match)
 
 
+@pytest.mark.parametrize(
+    ("text", "accepted"),
+    [
+        (
+            "IM pgy2 with a lot of loans. money aside, how do i decide if a cards fellowship is"
+            " worth doing vs just going hospitalist",
+            {"fellowship"},
+        ),
+        ("loans aside can u map out the whole career for me, intern to retirement", {"overview"}),
+        ("besides the money, is a fellowship worth doing", {"fellowship"}),
+    ],
+)
+def test_what_the_user_sets_aside_is_not_the_question(
+    matcher: Matcher, text: str, accepted: set[str]
+) -> None:
+    match = matcher.match(text)
+    assert answered(match) in accepted, describe(match)
+
+
+def test_putting_money_aside_is_still_money(matcher: Matcher) -> None:
+    """Saving is not setting aside: the salary redirect still catches it."""
+    match = matcher.match("how much money should i be putting aside each month as a resident")
+    assert match.decision == "fallback", describe(match)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("my husband pgy3 internal med thinking cards fellowship, is it a good idea", "fellowship"),
+        ("my son is consultant now, should he do a fellowship", "fellowship"),
+    ],
+)
+def test_a_relative_asked_about_is_not_family_time(
+    matcher: Matcher, text: str, expected: str
+) -> None:
+    """Asking for a husband who is a resident is a career question, not work-life balance."""
+    match = matcher.match(text)
+    assert answered(match) == expected, describe(match)
+
+
+def test_a_redirect_cue_at_the_top_score_still_leads(matcher: Matcher) -> None:
+    """A covered phrasing and a redirect cue both reaching 100 used to tie, and file order
+    picked the phrasing: "how soap works" is SOAP mechanics, which the guide lacks."""
+    match = matcher.match("how soap works if i dont match")
+    assert match.decision == "fallback", describe(match)
+    assert match.entry is not None and match.entry.id == "redirect-application"
+
+
 def test_a_topic_cue_among_unknown_words_falls_back(matcher: Matcher) -> None:
     """The cue's words are all stop words here: nothing scores, and nothing may crash."""
     match = matcher.match("zzq why i got into zzq again")
