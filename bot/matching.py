@@ -17,10 +17,11 @@ questions on topics the guide does not cover even when they share its words. Fil
 "bot", "please"), particles from users' own languages ("yaar", "pues") and chat shorthand
 ("rn", "ngl") weigh almost nothing or nothing, and a number at most a little ("30 years" is not
 the "conrad 30" visa waiver). Some words are context, not topic: a relative who only speaks
-("my wife says") is not family time, a greeting before a question gives way to the question, a
-thanks or goodbye that asks nothing is small talk whatever it mentions, and a redirect cue
-outside the asking clause ("with 300k in loans, how do I find meaning again") gives way when
-that clause alone is clearly about a covered topic. Conversely, a message that asks is rarely a
+("my wife says") or is asked about ("my husband, a PGY-3, ...") is not family time, what the
+user sets aside ("money aside, ...") is not the question, a greeting before a question gives
+way to the question, a thanks or goodbye that asks nothing is small talk whatever it
+mentions, and a redirect cue outside the asking clause ("with 300k in loans, how do I find
+meaning again") gives way when that clause alone is clearly about a covered topic. Conversely, a message that asks is rarely a
 thanks or a goodbye, and one that never addresses the bot is rarely about the bot. The decision
 follows Rasa's FallbackClassifier: answer above a threshold with a margin over the runner-up,
 ask "did you mean" when close, else fall back.
@@ -947,13 +948,14 @@ def _mark_dismissed(words: list[str]) -> list[str]:
     money ("putting money aside") is not setting it aside."""
     out = list(words)
     for i, word in enumerate(words):
-        if word == "aside" and i > 0 and words[i - 1] != "from":
+        after = words[i + 1] if i + 1 < len(words) else ""
+        if word == "aside" and after != "from":  # "aside from X" sets aside what follows
             before = words[max(i - 3, 0) : i]
             if _SAVING_VERBS.isdisjoint(before):
                 for j in range(max(i - 2, 0), i):
                     if words[j] not in _QUESTION_WORDS:
                         out[j] = "something"
-        elif word in _DISMISSING or (word == "from" and i > 0 and words[i - 1] == "aside"):
+        elif word == "besides" or (word == "from" and i > 0 and words[i - 1] == "aside"):
             j = i + 1
             while j < len(words) and words[j] in _DETERMINERS:
                 j += 1
@@ -964,7 +966,6 @@ def _mark_dismissed(words: list[str]) -> list[str]:
 
 
 _SAVING_VERBS = frozenset("put puts putting set sets setting kept keep keeping".split())
-_DISMISSING = frozenset(["besides"])
 _DETERMINERS = frozenset("the a an my our your his her their all any this that".split())
 
 

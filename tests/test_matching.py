@@ -743,6 +743,11 @@ def test_a_redirect_cue_in_the_context_gives_way_to_the_ask(
         ),
         ("loans aside can u map out the whole career for me, intern to retirement", {"overview"}),
         ("besides the money, is a fellowship worth doing", {"fellowship"}),
+        # "aside from" sets aside what follows it, not the words before
+        (
+            "how do i choose a specialty aside from the money",
+            {"choosing-specialty", "faq-choosing-specialty"},
+        ),
     ],
 )
 def test_what_the_user_sets_aside_is_not_the_question(
