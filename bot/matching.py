@@ -566,10 +566,16 @@ class Matcher:
             for entry, score in self._score_whole_string(key, cutoff=WHOLE_STRING_CUTOFF).items():
                 scores[entry] = max(scores.get(entry, 0.0), score)
         closing = self._closing(query, key)
-        if self._about_entry in scores and _ADDRESS_WORDS.isdisjoint(key.split()):
-            # "epic or cerner for my clinic" shares technology words with "are you an ai",
-            # but the about page answers a message addressed to the bot
-            scores[self._about_entry] *= UNADDRESSED_ABOUT_FACTOR
+        if self._about_entry in scores:
+            if not _addresses_bot(key.split()):
+                # "epic or cerner for my clinic" shares technology words with "are you an
+                # ai", but the about page answers a message addressed to the bot
+                scores[self._about_entry] *= UNADDRESSED_ABOUT_FACTOR
+            elif _asks_what_bot_is(key.split()) and scores[self._about_entry] >= max(
+                scores.values()
+            ):
+                # "is this chatgpt": a tie with the technology topic is about the bot
+                _put_first(scores, self._about_entry, floor=0.0, lead=TOPIC_CUE_LEAD)
         if closing is None and self._asks(query):
             # "how to take care of myself in training" shares "take care" with a goodbye,
             # but a question is rarely a thanks or a goodbye
@@ -800,9 +806,32 @@ class Matcher:
 
 # words that address the bot: "are you ...", "this bot", "am I talking to a human"
 _ADDRESS_WORDS = frozenset(
-    """you your yours yourself u ur bot bots this chat chatbot here talking speaking
+    """you your yours yourself u ur bot bots chat chatbot here talking speaking
     chatting corresponding texting human""".split()
 )
+# "this" addresses the bot only as "is this ...", "this bot", "this thing": not "all this tech"
+_ADDRESSING_THIS = frozenset("bot chat thing service app".split())
+# openings that ask what the bot itself is: "are you ...", "is this ..."
+_WHAT_BOT_IS = (("are", "you"), ("are", "u"), ("r", "u"), ("is", "this"))
+
+
+def _addresses_bot(words: list[str]) -> bool:
+    if not _ADDRESS_WORDS.isdisjoint(words):
+        return True
+    return any(
+        word == "this"
+        and (
+            (i > 0 and words[i - 1] == "is")
+            or (i + 1 < len(words) and words[i + 1] in _ADDRESSING_THIS)
+        )
+        for i, word in enumerate(words)
+    )
+
+
+def _asks_what_bot_is(words: list[str]) -> bool:
+    return tuple(words[:2]) in _WHAT_BOT_IS
+
+
 _NOT_TOPICS = frozenset({"smalltalk", "redirect"})
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?\n]*")
 _CLAUSE = re.compile(r"[,;:]+|\s(?=(?:but|so|anyway|anyways)\s)")

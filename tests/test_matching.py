@@ -554,6 +554,20 @@ def test_a_tech_question_not_addressed_to_the_bot_is_not_about_it(matcher: Match
     assert answered(matcher.match("am i talking to a human")) == "about-bot"
 
 
+def test_all_this_tech_is_not_the_bot(matcher: Matcher) -> None:
+    """ "this" addresses the bot in "is this a bot", not in "all this tech"."""
+    match = matcher.match("our EHR upgrade is killing me. how do i make peace with all this tech")
+    assert match.decision == "answer" and answered(match) == "technology-innovation", describe(
+        match
+    )
+
+
+def test_asking_whether_the_bot_is_an_ai_product_is_about_the_bot(matcher: Matcher) -> None:
+    """ "chatgpt" is also a technology word; "is this chatgpt" asks what the bot is."""
+    match = matcher.match("is this chatgpt or what lol")
+    assert match.decision == "answer" and answered(match) == "about-bot", describe(match)
+
+
 @pytest.mark.parametrize(
     "text",
     [
