@@ -587,13 +587,16 @@ class Matcher:
             _put_first(scores, closing, floor=0.0)
         hits = self._cues.hits(analysis.words, known=self._is_known)
         context_only: bool | None = None  # are the redirect cues only context? (lazily)
+        asked: set[int] = set()  # the topics the last clause asks, when cues of both kinds hit
+        if len({self._entries[e].is_fallback for e in hits}) == 2:
+            asked = self._tail_topics(query)
         # a covered topic's cue ("switch ... into admin") first, so a redirect's cue still wins
         for entry in sorted(hits, key=lambda e: self._entries[e].is_fallback):
             if self._entries[entry].is_fallback:
                 if closing is not None and self._entries[closing].id == GOODBYE_ID:
                     continue  # "ok bye, will come back after match day": leaving, not asking
                 if context_only is None:
-                    context_only = self._cues_are_context(query, scores)
+                    context_only = bool(asked) or self._cues_are_context(query, scores)
                 if context_only:
                     continue
                 # "CME credits in Texas": the guide has CME, but not what one state requires
@@ -601,11 +604,29 @@ class Matcher:
             elif (
                 closing is None  # "thanks, residency is brutal but this helped" stays thanks
                 and scores.get(entry, 0.0)
-                >= max(TOPIC_CUE_MIN, max(scores.values(), default=0.0) - TOPIC_CUE_WINDOW)
+                >= max(
+                    TOPIC_CUE_MIN,
+                    max(scores.values(), default=0.0) - TOPIC_CUE_WINDOW
+                    if entry not in asked
+                    else 0.0,
+                )
                 and not self._faq_twin_leads(scores, entry)
             ):
                 _put_first(scores, entry, floor=0.0, lead=TOPIC_CUE_LEAD)
         return scores
+
+    def _tail_topics(self, query: str) -> set[int]:
+        """ "been doing uworld for step 3, but mostly what mindset helps me learn fast as a
+        new intern": the covered topics whose cues the last clause carries, when it carries
+        no redirect's. The redirect cues before it are then only the user's background."""
+        tail = _tail(query)
+        if tail is None:
+            return set()
+        words = self._analyse_full(tail, correct=True).words
+        found = self._cues.hits(words, known=self._is_known)
+        if any(self._entries[e].is_fallback for e in found):
+            return set()
+        return found
 
     def _cues_are_context(self, query: str, scores: dict[int, float]) -> bool:
         """Are the message's redirect cues only its context? So when its asking part
@@ -882,6 +903,23 @@ def _asking_part(query: str) -> str | None:
     if _opens_question(head):
         ask = head
     return ask if _NOT_ALNUM.sub("", ask) != _NOT_ALNUM.sub("", query.lower()) else None
+
+
+def _tail(query: str) -> str | None:
+    """The asking part, else the last clause of a message of several ("..., but mostly I
+    want to know ..."); None for a one-clause message."""
+    ask = _asking_part(query)
+    if ask is not None:
+        return ask
+    sentences = [s.strip() for s in _SENTENCE.findall(query) if s.strip()]
+    if not sentences:
+        return None
+    clauses = [c for c in _CLAUSE.split(sentences[-1]) if c.strip()]
+    if len(sentences) == 1 and len(clauses) == 1:
+        return None
+    tail = clauses[-1].lower().strip() if clauses else ""
+    # "is it enforceable if ...": it asks about the context itself
+    return tail if tail and not _ANAPHORIC.match(tail) else None
 
 
 def _put_first(

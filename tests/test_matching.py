@@ -554,6 +554,46 @@ def test_a_tech_question_not_addressed_to_the_bot_is_not_about_it(matcher: Match
     assert answered(matcher.match("am i talking to a human")) == "about-bot"
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "pgy1 starting july, been doing uworld for step 3 on the side but mostly i want"
+            " to know what mindset helps u learn fast as a new intern",
+            "residency",
+        ),
+        (
+            "step 2 ck done with a meh score, anyway how do i know if im more of a surgery"
+            " person or a medicine person",
+            "choosing-specialty",
+        ),
+    ],
+)
+def test_exam_prep_before_a_topic_ask_is_only_background(
+    matcher: Matcher, text: str, expected: str
+) -> None:
+    """The last clause asks a covered topic and names no redirect: the exam talk before
+    it is who the user is, not what they ask."""
+    match = matcher.match(text)
+    assert match.decision == "answer" and answered(match) in {
+        expected,
+        f"faq-{expected}",
+    }, describe(match)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "new intern here, but what uworld score do i need for step 3",
+        "my contract has a two-year non-compete. is it enforceable if i move into admin?",
+    ],
+)
+def test_a_redirect_in_the_last_clause_is_still_the_question(matcher: Matcher, text: str) -> None:
+    match = matcher.match(text)
+    assert match.decision == "fallback" and match.entry is not None, describe(match)
+    assert match.entry.kind == "redirect", describe(match)
+
+
 def test_all_this_tech_is_not_the_bot(matcher: Matcher) -> None:
     """ "this" addresses the bot in "is this a bot", not in "all this tech"."""
     match = matcher.match("our EHR upgrade is killing me. how do i make peace with all this tech")
