@@ -665,12 +665,10 @@ class Matcher:
         if found is None:
             return None
         entry, end = found
-        # "thanks! how do I ..." asks; "... what he is going through" does not
-        clause_starts = {
-            w for part in _CLAUSE_BREAK.split(query) for w in normalize(part).split()[:1]
-        }
-        clause_starts.update(words[end : end + 1])  # "thank you how do i ..."
-        if "?" in query or _QUESTION_WORDS.intersection(clause_starts):
+        # "thanks! how do I ..." and "thanks! so what ..." ask; "... what he is going
+        # through" does not
+        clauses = [*_CLAUSE_BREAK.split(query), " ".join(words[end:])]  # "thank you how do i"
+        if "?" in query or any(_opens_question(clause) for clause in clauses):
             return None
         return entry
 

@@ -594,6 +594,13 @@ def test_a_redirect_in_the_last_clause_is_still_the_question(matcher: Matcher, t
     assert match.entry.kind == "redirect", describe(match)
 
 
+def test_thanks_then_so_what_asks_a_question(matcher: Matcher) -> None:
+    """ "so what ..." opens a question as much as "what ..." does."""
+    match = matcher.match("thanks for earlier! so what attitude should i bring into residency")
+    assert match.decision == "answer" and answered(match) == "residency", describe(match)
+    assert answered(matcher.match("thanks so much, that helped")) == "thanks"
+
+
 def test_all_this_tech_is_not_the_bot(matcher: Matcher) -> None:
     """ "this" addresses the bot in "is this a bot", not in "all this tech"."""
     match = matcher.match("our EHR upgrade is killing me. how do i make peace with all this tech")
