@@ -612,7 +612,9 @@ class Matcher:
                 )
                 and not self._faq_twin_leads(scores, entry)
             ):
-                _put_first(scores, entry, floor=0.0, lead=TOPIC_CUE_LEAD)
+                # "... swallowing your whole life": few words the entry knows, but its cue
+                # says the topic, so enough to answer
+                _put_first(scores, entry, floor=self.config.answer_threshold, lead=TOPIC_CUE_LEAD)
         return scores
 
     def _tail_topics(self, query: str) -> set[int]:

@@ -601,6 +601,14 @@ def test_thanks_then_so_what_asks_a_question(matcher: Matcher) -> None:
     assert answered(matcher.match("thanks so much, that helped")) == "thanks"
 
 
+def test_a_topic_cue_answers_a_question_with_few_known_words(matcher: Matcher) -> None:
+    """Few of its words are in the knowledge, but "swallowing your whole life" names the
+    work-life balance problem: answer it rather than say it is not covered."""
+    match = matcher.match("how do you keep the job from swallowing your whole life")
+    assert match.decision == "answer", describe(match)
+    assert answered(match) in {"work-life-balance", "faq-work-life-balance"}, describe(match)
+
+
 def test_all_this_tech_is_not_the_bot(matcher: Matcher) -> None:
     """ "this" addresses the bot in "is this a bot", not in "all this tech"."""
     match = matcher.match("our EHR upgrade is killing me. how do i make peace with all this tech")
