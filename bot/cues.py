@@ -47,6 +47,8 @@ class CueIndex:
         self._phrases: dict[Phrase, int] = {}
         self._endings: list[tuple[str, int]] = []
         self._compounds: list[tuple[list[frozenset[Phrase]], int]] = []
+        # compound cues by the phrases of their first part: only those can hit
+        self._compounds_by_phrase: dict[Phrase, list[int]] = {}
         self._longest = 0
         for index, cues in enumerate(cues_by_entry):
             for cue in cues:
@@ -61,6 +63,10 @@ class CueIndex:
                 if len(parts) == 1 and len(parts[0]) == 1:
                     self._phrases.setdefault(parts[0][0], index)
                 else:
+                    for phrase in parts[0]:
+                        self._compounds_by_phrase.setdefault(phrase, []).append(
+                            len(self._compounds)
+                        )
                     self._compounds.append(([frozenset(part) for part in parts], index))
 
     def hits(self, words: Sequence[str], *, known: Callable[[str], bool]) -> set[int]:
@@ -74,8 +80,10 @@ class CueIndex:
             for size in range(1, min(self._longest, len(words) - i) + 1):
                 present.add(tuple(words[i : i + size]))
         found = {self._phrases[p] for p in present if p in self._phrases}
-        for parts, index in self._compounds:
-            if all(not present.isdisjoint(part) for part in parts):
+        candidates = {c for p in present for c in self._compounds_by_phrase.get(p, ())}
+        for candidate in candidates:
+            parts, index = self._compounds[candidate]
+            if all(not present.isdisjoint(part) for part in parts[1:]):
                 found.add(index)
         for word in words:
             if self._endings and not known(word):

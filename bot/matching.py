@@ -247,7 +247,11 @@ class Matcher:
         self.config = config or MatchingConfig()
         self._entries: list[Entry] = list(kb.entries)
         self._synonyms = self._build_synonyms(kb.synonyms)
-        self._max_variant = max((len(k) for k in self._synonyms), default=1)
+        # the variant lengths to try at a word, longest first: most words start none
+        sizes: dict[str, set[int]] = {}
+        for variant in self._synonyms:
+            sizes.setdefault(variant[0], set()).add(len(variant))
+        self._variant_sizes = {w: sorted(n, reverse=True) for w, n in sizes.items()}
         self._vocab: set[str] = set(STOP_WORDS | FILLER_WORDS | COMMON_WORDS)
         self._cues = CueIndex([e.cues for e in self._entries])
         self._closings: dict[str, int] = {}  # "thank you so much" -> thanks
@@ -477,7 +481,9 @@ class Matcher:
         out_groups: list[int] = []
         i = 0
         while i < len(stems):
-            for size in range(min(self._max_variant, len(stems) - i), 0, -1):
+            for size in self._variant_sizes.get(stems[i], ()):
+                if i + size > len(stems):
+                    continue
                 target = self._synonyms.get(tuple(stems[i : i + size]))
                 if target is not None and self._whole_groups(groups, i, i + size):
                     out.extend(target)
@@ -728,18 +734,20 @@ class Matcher:
         total = sum(weights.values())
         if total <= 0:
             return {}
-        overlap: dict[int, float] = {}
+        # overlap_once: each shared word once; overlap adds what repeats weigh on top
         overlap_once: dict[int, float] = {}
         postings = self._postings
-        for token, weight in weights.items():
-            once = base[token]
+        get = overlap_once.get
+        for token, once in base.items():
             for pid in postings.get(token, ()):
-                if pid in overlap:
-                    overlap[pid] += weight
-                    overlap_once[pid] += once
-                else:
-                    overlap[pid] = weight
-                    overlap_once[pid] = once
+                overlap_once[pid] = get(pid, 0.0) + once
+        overlap = overlap_once
+        extra = {t: weights[t] - w for t, w in base.items() if weights[t] != w}
+        if extra:
+            overlap = dict(overlap_once)
+            for token, more in extra.items():
+                for pid in postings.get(token, ()):
+                    overlap[pid] += more
         best_phrasing: dict[int, float] = {}
         b2 = BETA * BETA
         entry_of, sizes = (
