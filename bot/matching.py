@@ -249,8 +249,8 @@ class Matcher:
         self._synonyms = self._build_synonyms(kb.synonyms)
         # the variant lengths to try at a word, longest first: most words start none
         sizes: dict[str, set[int]] = {}
-        for variant in self._synonyms:
-            sizes.setdefault(variant[0], set()).add(len(variant))
+        for key in self._synonyms:
+            sizes.setdefault(key[0], set()).add(len(key))
         self._variant_sizes = {w: sorted(n, reverse=True) for w, n in sizes.items()}
         self._vocab: set[str] = set(STOP_WORDS | FILLER_WORDS | COMMON_WORDS)
         self._cues = CueIndex([e.cues for e in self._entries])
