@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 _EMOJI_WORDS = {"👋": " hello ", "🙏": " thanks "}
 _CONTRACTIONS = (
@@ -26,6 +27,10 @@ _UPPER_ABBREVIATION = re.compile(r"\b(?:" + "|".join(_UPPER_ABBREVIATIONS) + r")
 _PGY = re.compile(r"\bpgy\s*-?\s*(\d)")
 _YEARS = re.compile(r"\b(?:yrs|yr)\b")  # "3 yrs in": the word, so it is not "corrected"
 _STRETCHED = re.compile(r"([a-z])\1{2,}")  # no English word has a letter three times in a row
+_NOT_ALNUM = re.compile(r"[^a-z0-9]+")
+
+
+@lru_cache(maxsize=65536)  # start-up normalises each phrasing several times
 
 
 def normalize(text: str) -> str:
@@ -40,7 +45,7 @@ def normalize(text: str) -> str:
     for pattern, replacement in _CONTRACTIONS:
         text = pattern.sub(replacement, text)
     text = _PGY.sub(r"pgy\1", text)  # "PGY-2", "pgy 2" and "PGY2" are one word
-    text = re.sub(r"[^a-z0-9]+", " ", text)
+    text = _NOT_ALNUM.sub(" ", text)
     text = _STRETCHED.sub(r"\1", text)  # "hellooo", "byeee", "sooo tired"
     text = _YEARS.sub(lambda m: "years" if m.group(0) == "yrs" else "year", text)
     return " ".join(text.split())
