@@ -31,8 +31,6 @@ _NOT_ALNUM = re.compile(r"[^a-z0-9]+")
 
 
 @lru_cache(maxsize=65536)  # start-up normalises each phrasing several times
-
-
 def normalize(text: str) -> str:
     """Lowercase, accent-free, punctuation-free text with single spaces."""
     for emoji, word in _EMOJI_WORDS.items():
