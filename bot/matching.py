@@ -316,10 +316,18 @@ class Matcher:
         # one in many ("are you an AI" does not make the bot's about page a tech topic).
         self._entry_postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
         token_phrasings: dict[tuple[str, int], int] = defaultdict(int)
+        seen: set[tuple[int, frozenset[str]]] = set()
         for entry_index, tokens in analysed:
             content = frozenset(tokens)
             if not content:
                 continue
+            if (entry_index, content) in seen:
+                # the same words under the same entry score the same: count it for how
+                # central its words are, but score it once
+                for token in content:
+                    token_phrasings[token, entry_index] += 1
+                continue
+            seen.add((entry_index, content))
             pid = len(self._phrasings)
             weight = sum(self._weight(t, has_content=True) for t in sorted(content))
             full = sum(self._weight(t, has_content=False) for t in sorted(content))
