@@ -21,8 +21,9 @@ the "conrad 30" visa waiver). Some words are context, not topic: a relative who 
 user sets aside ("money aside, ...") is not the question, a greeting before a question gives
 way to the question, a thanks or goodbye that asks nothing is small talk whatever it
 mentions, and a redirect cue outside the asking clause ("with 300k in loans, how do I find
-meaning again") gives way when that clause alone is clearly about a covered topic. Conversely, a message that asks is rarely a
-thanks or a goodbye, and one that never addresses the bot is rarely about the bot. The decision
+meaning again") gives way when that clause alone is clearly about a covered topic, or
+carries a covered topic's cue. Conversely, a message that asks is rarely a thanks or a
+goodbye, and one that never addresses the bot is rarely about the bot. The decision
 follows Rasa's FallbackClassifier: answer above a threshold with a margin over the runner-up,
 ask "did you mean" when close, else fall back.
 
@@ -321,12 +322,10 @@ class Matcher:
             content = frozenset(tokens)
             if not content:
                 continue
+            for token in content:
+                token_phrasings[token, entry_index] += 1
             if (entry_index, content) in seen:
-                # the same words under the same entry score the same: count it for how
-                # central its words are, but score it once
-                for token in content:
-                    token_phrasings[token, entry_index] += 1
-                continue
+                continue  # the same words under the same entry score the same: score it once
             seen.add((entry_index, content))
             pid = len(self._phrasings)
             weight = sum(self._weight(t, has_content=True) for t in sorted(content))
@@ -334,7 +333,6 @@ class Matcher:
             self._phrasings.append(_Phrasing(entry_index, content, weight, full))
             for token in content:
                 self._postings[token].append(pid)
-                token_phrasings[token, entry_index] += 1
         # the same, as flat lists: the scoring loop reads them for every shared phrasing
         self._phrasing_entry = [p.entry for p in self._phrasings]
         self._phrasing_weight = [p.weight for p in self._phrasings]
@@ -617,19 +615,21 @@ class Matcher:
                 _put_first(scores, entry, floor=CUE_SCORE)
             elif (
                 closing is None  # "thanks, residency is brutal but this helped" stays thanks
-                and scores.get(entry, 0.0)
-                >= max(
-                    TOPIC_CUE_MIN,
-                    max(scores.values(), default=0.0) - TOPIC_CUE_WINDOW
-                    if entry not in asked
-                    else 0.0,
-                )
+                and scores.get(entry, 0.0) >= self._topic_cue_bar(scores, asked=entry in asked)
                 and not self._faq_twin_leads(scores, entry)
             ):
                 # "... swallowing your whole life": few words the entry knows, but its cue
                 # says the topic, so enough to answer
                 _put_first(scores, entry, floor=self.config.answer_threshold, lead=TOPIC_CUE_LEAD)
         return scores
+
+    @staticmethod
+    def _topic_cue_bar(scores: dict[int, float], *, asked: bool) -> float:
+        """How high a covered topic must already score for its cue to lift it: near the
+        best, unless the last clause itself asks it."""
+        if asked:
+            return TOPIC_CUE_MIN
+        return max(TOPIC_CUE_MIN, max(scores.values(), default=0.0) - TOPIC_CUE_WINDOW)
 
     def _tail_topics(self, query: str) -> set[int]:
         """ "been doing uworld for step 3, but mostly what mindset helps me learn fast as a

@@ -30,9 +30,17 @@ _STRETCHED = re.compile(r"([a-z])\1{2,}")  # no English word has a letter three 
 _NOT_ALNUM = re.compile(r"[^a-z0-9]+")
 
 
-@lru_cache(maxsize=65536)  # start-up normalises each phrasing several times
+CACHED_LENGTH = 200  # phrasings and short messages: long messages are rarely seen twice
+
+
 def normalize(text: str) -> str:
     """Lowercase, accent-free, punctuation-free text with single spaces."""
+    # start-up normalises each phrasing several times; a cache of whole 4096-character
+    # messages would only grow a running bot's memory
+    return _normalize_cached(text) if len(text) <= CACHED_LENGTH else _normalize(text)
+
+
+def _normalize(text: str) -> str:
     for emoji, word in _EMOJI_WORDS.items():
         text = text.replace(emoji, word)
     text = _UPPER_ABBREVIATION.sub(lambda m: _UPPER_ABBREVIATIONS[m.group(0)], text)
@@ -47,3 +55,6 @@ def normalize(text: str) -> str:
     text = _STRETCHED.sub(r"\1", text)  # "hellooo", "byeee", "sooo tired"
     text = _YEARS.sub(lambda m: "years" if m.group(0) == "yrs" else "year", text)
     return " ".join(text.split())
+
+
+_normalize_cached = lru_cache(maxsize=16384)(_normalize)
