@@ -49,7 +49,8 @@ class CueIndex:
         self._compounds: list[tuple[list[frozenset[Phrase]], int]] = []
         # compound cues by the phrases of their first part: only those can hit
         self._compounds_by_phrase: dict[Phrase, list[int]] = {}
-        self._longest = 0
+        # the phrase lengths to try at a word, by its first word: most words start none
+        self._sizes: dict[str, set[int]] = {}
         for index, cues in enumerate(cues_by_entry):
             for cue in cues:
                 if cue.startswith("*"):
@@ -59,7 +60,8 @@ class CueIndex:
                 for part in parts:
                     for phrase in part:
                         self.words.update(phrase)
-                        self._longest = max(self._longest, len(phrase))
+                        if phrase:
+                            self._sizes.setdefault(phrase[0], set()).add(len(phrase))
                 if len(parts) == 1 and len(parts[0]) == 1:
                     self._phrases.setdefault(parts[0][0], index)
                 else:
@@ -76,8 +78,9 @@ class CueIndex:
         "*ending" cue must not match.
         """
         present: set[Phrase] = set()
-        for i in range(len(words)):
-            for size in range(1, min(self._longest, len(words) - i) + 1):
+        sizes = self._sizes
+        for i, word in enumerate(words):
+            for size in sizes.get(word, ()):
                 present.add(tuple(words[i : i + size]))
         found = {self._phrases[p] for p in present if p in self._phrases}
         candidates = {c for p in present for c in self._compounds_by_phrase.get(p, ())}

@@ -35,7 +35,7 @@ from __future__ import annotations
 import logging
 import math
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -93,13 +93,13 @@ FILLER_WORDS = frozenset(
     kindly hope you your yours yourself u ur bye cya""".split()
 )
 FILLER_WEIGHT = 0.2
-BETA = 1.0  # phrasing similarity: harmonic mean of covering the question and the phrasing
 PHRASING_SHARE = 0.75  # the rest of the score is how much of the question the entry covers
 COMMON_WEIGHT = 0.7  # everyday English words: see bot/common_words.py
 EVERYDAY_ONLY_FACTOR = 0.3  # a match made only of everyday words rarely means the topic
 SHORT_QUESTION_WORDS = 3  # up to this many words, also compare the whole string
 WHOLE_STRING_CUTOFF = 86  # fuzz.ratio needed for a whole-string match ("bey" ~ "bye")
 CENTRAL_PHRASINGS = 3  # a word in this many phrasings of an entry is fully "about" it
+WORD_MEMO_SIZE = 65536  # words whose correction and stem are remembered
 MIN_CORRECTION_TARGET = 4  # never "correct" a word into short jargon such as cme, moc, img
 UNKNOWN_WORD_FACTOR = 0.5  # an unseen rare word weighs this share of the rarest known word
 UNKNOWN_EVERYDAY_SHARE = 0.15  # an unseen everyday word ("nephew") weighs this share of that
@@ -254,6 +254,7 @@ class Matcher:
             sizes.setdefault(key[0], set()).add(len(key))
         self._variant_sizes = {w: sorted(n, reverse=True) for w, n in sizes.items()}
         self._vocab: set[str] = set(STOP_WORDS | FILLER_WORDS | COMMON_WORDS)
+        self._word_memo: dict[str, tuple[str, str]] = {}
         self._cues = CueIndex([e.cues for e in self._entries])
         self._closings: dict[str, int] = {}  # "thank you so much" -> thanks
         for i, entry in enumerate(self._entries):
@@ -337,6 +338,9 @@ class Matcher:
         self._phrasing_entry = [p.entry for p in self._phrasings]
         self._phrasing_weight = [p.weight for p in self._phrasings]
         self._phrasing_full_weight = [p.full_weight for p in self._phrasings]
+        self._filler_only = frozenset(
+            pid for pid, p in enumerate(self._phrasings) if p.tokens <= _FILLER_STEMS
+        )
         for (token, entry_index), count in token_phrasings.items():
             centrality = 0.5 + 0.5 * min(count / CENTRAL_PHRASINGS, 1.0)
             self._entry_postings[token].append((entry_index, centrality))
@@ -372,6 +376,17 @@ class Matcher:
             found = process.extractOne(word, _SHORT_CHAT_WORDS, scorer=OSA.distance, score_cutoff=1)
             return found[0] if found is not None else word
         return self._correct_cached(word)
+
+    def _corrected(self, word: str) -> tuple[str, str]:
+        """The word as corrected, and its stem: memoised, as every message repeats most
+        of its words from earlier ones."""
+        found = self._word_memo.get(word)
+        if found is None:
+            if len(self._word_memo) >= WORD_MEMO_SIZE:  # a bot sees ever more distinct words
+                self._word_memo.clear()
+            corrected = self._correct(word)
+            found = self._word_memo[word] = (corrected, stem(corrected))
+        return found
 
     def _is_known(self, word: str) -> bool:
         """A knowledge word or everyday English: not a drug name, say."""
@@ -414,16 +429,19 @@ class Matcher:
 
     def _analyse(self, text: str, *, correct: bool) -> list[str]:
         """Text -> stems with jargon rewritten; stop words dropped."""
-        return self._analyse_full(text, correct=correct).tokens
+        return self._analyse_full(normalize(text), correct=correct).tokens
 
-    def _analyse_full(self, text: str, *, correct: bool) -> _Analysis:
-        typed = _mark_dismissed(
-            _mark_speakers(_mark_scores(_mend_real_word_slips(normalize(text).split())))
-        )
+    def _analyse_full(self, key: str, *, correct: bool) -> _Analysis:
+        """`key` is the normalised text: a long message is not normalised twice."""
+        typed = _mark_dismissed(_mark_speakers(_mark_scores(_mend_real_word_slips(key.split()))))
         if correct:
             typed = self._join_split_words(typed)
-        words = [self._correct(w) for w in typed] if correct else typed
-        stems = [stem(w) for w in words]
+            pairs = [self._corrected(w) for w in typed]
+            words = [word for word, _ in pairs]
+            stems = [stemmed for _, stemmed in pairs]
+        else:
+            words = typed
+            stems = [stem(w) for w in words]
         rewritten = self._rewrite(stems)
         # A short word is too easily "corrected" into a cue: "rota" is not "roth" (an IRA).
         cue_words = [
@@ -439,34 +457,33 @@ class Matcher:
         """Join words that dictation or a stray space split: "e h r" -> "ehr", "fellow ship"
         -> "fellowship". Only into a word the knowledge itself uses."""
         out: list[str] = []
+        known = self._knowledge_words
         i = 0
         while i < len(words):
-            end = i
-            while end < len(words) and len(words[end]) == 1 and words[end].isalpha():
-                end += 1
-            # spelled out: "u s m l e"; "m o c a ..." is "moc a ..."
-            size = next(
-                (
-                    n
-                    for n in range(end - i, 1, -1)
-                    if "".join(words[i : i + n]) in self._knowledge_words
-                ),
-                0,
-            )
-            if size:
-                out.append("".join(words[i : i + size]))
-                i += size
-                continue
-            pair = words[i : i + 2]
+            word = words[i]
+            if len(word) == 1 and word.isalpha():  # only a letter starts a spelled-out word
+                end = i
+                while end < len(words) and len(words[end]) == 1 and words[end].isalpha():
+                    end += 1
+                # spelled out: "u s m l e"; "m o c a ..." is "moc a ..."
+                size = next(
+                    (n for n in range(end - i, 1, -1) if "".join(words[i : i + n]) in known),
+                    0,
+                )
+                if size:
+                    out.append("".join(words[i : i + size]))
+                    i += size
+                    continue
             if (
-                len(pair) == 2
-                and pair[0] + pair[1] in self._knowledge_words
-                and not _CHAT_WORDS.intersection(pair)  # "day to day" is not "today"
+                i + 1 < len(words)
+                and word + words[i + 1] in known
+                and word not in _CHAT_WORDS  # "day to day" is not "today"
+                and words[i + 1] not in _CHAT_WORDS
             ):
-                out.append(words[i] + words[i + 1])
+                out.append(word + words[i + 1])
                 i += 2
                 continue
-            out.append(words[i])
+            out.append(word)
             i += 1
         return out
 
@@ -476,6 +493,8 @@ class Matcher:
         pass's output only whole: "kids" -> "work life balance" must not then lose its
         "work life" to another variant."""
         once, groups = self._rewrite_pass(stems, [-1] * len(stems))
+        if all(g < 0 for g in groups):  # nothing rewritten: a second pass finds nothing either
+            return once
         return self._rewrite_pass(once, groups)[0]
 
     def _rewrite_pass(
@@ -551,7 +570,7 @@ class Matcher:
 
     def score(self, query: str) -> dict[int, float]:
         """Scores (0-100) of the entries that share anything with the question."""
-        key = " ".join(normalize(query).split())
+        key = normalize(query)
         if not key:
             return {}
         exact = self._exact.get(key)
@@ -568,11 +587,12 @@ class Matcher:
                 and (scores[best] >= WHOLE_STRING_CUTOFF or self._analyse(rest, correct=True))
             ):
                 return scores
-        analysis = self._analyse_full(query, correct=True)
+        analysis = self._analyse_full(key, correct=True)
         tokens = set(analysis.tokens)
         if not tokens:
             return self._score_whole_string(key, cutoff=85)
-        repeats = {t: 1.0 + REPEAT_BONUS * (analysis.tokens.count(t) - 1) for t in tokens}
+        counts = Counter(analysis.tokens)
+        repeats = {t: 1.0 + REPEAT_BONUS * (n - 1) for t, n in counts.items()}
         scores = self._score_tokens(tokens, analysis.sources, repeats)
         if len(key.split()) <= SHORT_QUESTION_WORDS:  # "thanis", "bey": too short to correct
             for entry, score in self._score_whole_string(key, cutoff=WHOLE_STRING_CUTOFF).items():
@@ -638,7 +658,7 @@ class Matcher:
         tail = _tail(query)
         if tail is None:
             return set()
-        words = self._analyse_full(tail, correct=True).words
+        words = self._analyse_full(normalize(tail), correct=True).words
         found = self._cues.hits(words, known=self._is_known)
         if any(self._entries[e].is_fallback for e in found):
             return set()
@@ -756,31 +776,10 @@ class Matcher:
             for token, more in extra.items():
                 for pid in postings.get(token, ()):
                     overlap[pid] += more
-        best_phrasing: dict[int, float] = {}
-        b2 = BETA * BETA
-        entry_of, sizes = (
-            self._phrasing_entry,
-            (self._phrasing_weight if has_content else self._phrasing_full_weight),
-        )
-        for pid, shared in overlap.items():
-            if not has_content and not self._phrasings[pid].tokens <= _FILLER_STEMS:
-                continue  # "please" alone may only meet small talk like "help", "thanks"
-            size = sizes[pid]
-            # F-beta (BETA) of covering the question and covering the phrasing; inline, as
-            # this runs for every phrasing that shares a word with the question
-            recall = shared / total
-            if recall > 1.0:
-                recall = 1.0
-            precision = overlap_once[pid] / size if size else 0.0
-            if precision > 1.0:
-                precision = 1.0
-            if recall <= 0 or precision <= 0:
-                similarity = 0.0
-            else:
-                similarity = (1 + b2) * precision * recall / (b2 * precision + recall)
-            entry = entry_of[pid]
-            if similarity > best_phrasing.get(entry, 0.0) or entry not in best_phrasing:
-                best_phrasing[entry] = similarity  # an entry met at all gets its coverage
+        sizes = self._phrasing_weight if has_content else self._phrasing_full_weight
+        if not has_content:  # "please" alone may only meet small talk like "help", "thanks"
+            overlap_once = {p: o for p, o in overlap_once.items() if p in self._filler_only}
+        best_phrasing = self._best_phrasings(overlap_once, overlap, sizes, total)
         coverage: dict[int, float] = defaultdict(float)
         for token, weight in weights.items():
             for entry_index, centrality in self._entry_postings.get(token, ()):
@@ -798,6 +797,38 @@ class Matcher:
                 for e, s in scores.items()
             }
         return scores
+
+    def _best_phrasings(
+        self,
+        overlap_once: dict[int, float],
+        overlap: dict[int, float],
+        sizes: list[float],
+        total: float,
+    ) -> dict[int, float]:
+        """Each met entry's best phrasing similarity: the F1 of covering the phrasing (o/s,
+        each shared word once) and covering the question (o'/T, repeats included).
+
+        In closed form F1 = 2 o o' / (o T + o' s), which is 2 o / (s + T) when nothing
+        repeats (o' = o): one division per phrasing, as this runs for every phrasing that
+        shares a word with the question. Neither share exceeds 1, as shared words are a
+        subset of both the question's and the phrasing's."""
+        best: dict[int, float] = {}
+        found = best.get
+        entry_of = self._phrasing_entry
+        if overlap is overlap_once:
+            for pid, once in overlap_once.items():
+                value = once / (sizes[pid] + total)
+                entry = entry_of[pid]
+                if value > found(entry, -1.0):
+                    best[entry] = value
+            return {entry: 2.0 * value for entry, value in best.items()}
+        for pid, once in overlap_once.items():
+            more = overlap[pid]
+            value = 2.0 * once * more / (once * total + more * sizes[pid])
+            entry = entry_of[pid]
+            if value > found(entry, -1.0):
+                best[entry] = value
+        return best
 
     def _score_whole_string(self, key: str, *, cutoff: float) -> dict[int, float]:
         """Compare the whole question with every phrasing: for "who are you" (all stop
@@ -954,6 +985,8 @@ def _put_first(
 def _mark_scores(words: list[str]) -> list[str]:
     """ "I got a 245 on step 2" -> "... a score on step 2"; "100 miles" and "200 patients"
     are counts, not scores."""
+    if not any(len(word) == 3 and _USMLE_SCORE.match(word) for word in words):
+        return words  # most messages: no three-digit number at all
     out = list(words)
     for i, word in enumerate(words):
         after = words[i + 1] if i + 1 < len(words) else ""
