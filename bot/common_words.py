@@ -52,6 +52,6 @@ COMMON_WORDS = frozenset(
     water week weeks weird welcome went white whole whose wide wife win wish within without
     woman wonder wonderful word words world worried worry worse worst worth wow write wrong year
     years yes yesterday yet young
-    seeing sitting super land lay catch
+    seeing sitting super land lay catch someday straight
     """.split()
 )

@@ -15,7 +15,12 @@ _CONTRACTIONS = (
     (re.compile(r"\bcan['’]t\b"), "can not"),
     (re.compile(r"\bwon['’]t\b"), "will not"),
     (re.compile(r"n['’]t\b"), " not"),
-    (re.compile(r"['’](m|re|s|ve|ll|d)\b"), r"\1"),
+    # spelled out, so "I'll" is not "ill", "we'd" not "wed", "we're" not "were"
+    (re.compile(r"['’]ll\b"), " will"),
+    (re.compile(r"['’]d\b"), " would"),
+    (re.compile(r"['’]ve\b"), " have"),
+    (re.compile(r"['’]re\b"), " are"),
+    (re.compile(r"['’](m|s)\b"), r"\1"),  # "im" is a stop word; "doctor's" is "doctors"
 )
 # Written in capitals these are specialties; in lower case "im" is a lazy "I'm".
 _UPPER_ABBREVIATIONS = {

@@ -93,6 +93,11 @@ def test_normalize(text: str, expected: str) -> None:
         ("won't", "will not"),
         ("I’m lost", "I'm lost"),
         ("what’s next", "what's next"),
+        # spelled out: "I'll" is not "ill", "we'd" is not "wed", "we're" is not "were"
+        ("I'll", "I will"),
+        ("we’d", "we would"),
+        ("you've", "you have"),
+        ("we're", "we are"),
     ],
 )
 def test_normalize_treats_variants_alike(a: str, b: str) -> None:
@@ -928,6 +933,18 @@ def test_an_everyday_word_the_guide_uses_once_does_not_carry_a_question(
     as a topic word."""
     match = matcher.match("people land good jobs through who they know and i know no one")
     assert answered(match) == "professional-network", describe(match)
+
+
+def test_a_contraction_or_an_everyday_word_used_once_does_not_carry_a_question(
+    matcher: Matcher,
+) -> None:
+    """ "I'll" read as "ill" (one goodbye phrasing says "i'll check back") and "someday"
+    (one leadership phrasing) weighed as topic words, so this was a leadership question."""
+    match = matcher.match(
+        "PGY-2 here, is it weird that I'm already thinking about how I'll hang up the"
+        " stethoscope someday?"
+    )
+    assert answered(match) in {"retirement", "faq-retirement"}, describe(match)
 
 
 def test_a_matched_redirect_is_a_fallback_with_its_entry(matcher: Matcher) -> None:
