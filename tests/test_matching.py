@@ -269,6 +269,10 @@ def test_typos_are_tolerated(matcher: Matcher, text: str, expected: set[str]) ->
         # plain words for the same things
         ("cried in the on call room again tonight", BURNOUT),
         ("sobbing in the car after every shift", BURNOUT),
+        ("how do i get a training spot", {"residency"}),
+        ("sum up the whole guide for me", {"overview"}),
+        # "last year" is a date, not the last years of a career
+        ("matched last year and now i feel lost as an intern", {"residency"}),
     ],
 )
 def test_jargon_and_plain_words_are_understood(
