@@ -910,6 +910,7 @@ _WH_WORDS = frozenset("how what which why where whats hows".split())
 _SUBORDINATE = re.compile(r"\b(?:when|while|because|since|bc|cause|cuz|coz|although|though|with)\b")
 # "is it enforceable ...", "any free ones?": an ask about what the context names
 _ANAPHORIC = re.compile(
+    r"(?:(?:what|how|when|where|which|why)\s+)?"  # "what do they usually ask"
     r"(?:is|are|does|do|will|would|can|could|was|should)\s+(?:it|that|this|they|those|these)\b"
     r"|any\s+(?:free\s+)?ones?\b"
 )

@@ -342,6 +342,11 @@ def test_hi_never_gets_retirement(matcher: Matcher, text: str) -> None:
         "how should I structure the buy-in for a partner taking over my practice",
         "can the program legally fire my wife for taking maternity leave",
         "remind me to call the program coordinator at three",
+        "top 10 internal medicine residency programs in the US",
+        "how should I order my rank list if I loved one program but it's far from my partner",
+        "my attending screams at me every day, how do I file a formal complaint",
+        "I'm on a performance improvement plan and HR wants a meeting, should I bring a union rep",
+        "which resources are best for the ABIM board exam",
         "how many away rotations should i do for ortho",
         # a score right after its exam, even when a word follows
         "step 2 ck 235 enough for IM match?",
@@ -509,6 +514,8 @@ def test_drug_names_and_state_rules_are_not_covered(
             "how does the match even work in general like ERAS then interviews then rank list",
             "residency",
         ),
+        # a reminder to set is off topic, a reminder of why you started is not
+        ("remind me why I wanted to be a doctor in the first place", "maintaining-passion"),
         # "cough" is a symptom cue only when asked about treatment
         (
             "bored of gp work, same cough and cold every day, how to find it interesting again",
@@ -595,6 +602,8 @@ def test_exam_prep_before_a_topic_ask_is_only_background(
     [
         "new intern here, but what uworld score do i need for step 3",
         "my contract has a two-year non-compete. is it enforceable if i move into admin?",
+        # "what do they ask" asks about the context (the interview), whatever "IMGs" shares
+        "residency interview tips pls, what do they usually ask IMGs",
     ],
 )
 def test_a_redirect_in_the_last_clause_is_still_the_question(matcher: Matcher, text: str) -> None:
