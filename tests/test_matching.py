@@ -270,6 +270,7 @@ def test_typos_are_tolerated(matcher: Matcher, text: str, expected: set[str]) ->
         ("cried in the on call room again tonight", BURNOUT),
         ("sobbing in the car after every shift", BURNOUT),
         ("how do i get a training spot", {"residency"}),
+        ("how to get in residency now that steps r done", {"residency", "faq-after-passing"}),
         ("sum up the whole guide for me", {"overview"}),
         # "last year" is a date, not the last years of a career
         ("matched last year and now i feel lost as an intern", {"residency"}),
