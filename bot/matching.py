@@ -619,11 +619,18 @@ class Matcher:
             _put_first(scores, closing, floor=0.0)
         hits = self._cues.hits(analysis.words, known=self._is_known)
         context_only: bool | None = None  # are the redirect cues only context? (lazily)
-        asked: set[int] = set()  # the topics the last clause asks, when cues of both kinds hit
-        if len({self._entries[e].is_fallback for e in hits}) == 2:
+        asked: set[int] = set()  # the covered topics the last clause asks, by their cues
+        if any(not self._entries[e].is_fallback for e in hits):
             asked = self._tail_topics(query)
-        # a covered topic's cue ("switch ... into admin") first, so a redirect's cue still wins
-        for entry in sorted(hits, key=lambda e: self._entries[e].is_fallback):
+        # A covered topic's cue ("switch ... into admin") first, so a redirect's cue still wins.
+        # Each lift puts its entry on top, so the strongest claim goes last: a topic the last
+        # clause asks, then the higher score (sorted, as a set's order is not the same in
+        # every process).
+        lift_order = sorted(
+            hits,
+            key=lambda e: (self._entries[e].is_fallback, e in asked, scores.get(e, 0.0), -e),
+        )
+        for entry in lift_order:
             if self._entries[entry].is_fallback:
                 if closing is not None and self._entries[closing].id == GOODBYE_ID:
                     continue  # "ok bye, will come back after match day": leaving, not asking
@@ -646,10 +653,10 @@ class Matcher:
     @staticmethod
     def _topic_cue_bar(scores: dict[int, float], *, asked: bool) -> float:
         """How high a covered topic must already score for its cue to lift it: near the
-        best, unless the last clause itself asks it."""
-        if asked:
-            return TOPIC_CUE_MIN
-        return max(TOPIC_CUE_MIN, max(scores.values(), default=0.0) - TOPIC_CUE_WINDOW)
+        best, or twice as far below it when the last clause itself asks the topic ("new
+        attending and the students look to me, how do I become a better teacher")."""
+        window = TOPIC_CUE_WINDOW * (2 if asked else 1)
+        return max(TOPIC_CUE_MIN, max(scores.values(), default=0.0) - window)
 
     def _tail_topics(self, query: str) -> set[int]:
         """ "been doing uworld for step 3, but mostly what mindset helps me learn fast as a

@@ -785,6 +785,17 @@ def test_a_change_of_setting_is_a_career_transition(matcher: Matcher, text: str)
             " work out what fits me",
             "choosing-specialty",
         ),
+        # the last clause carries the topic's cue, so it may lift from further behind
+        (
+            "my hours are fine, i get home on time and see my kids. the work itself feels"
+            " hollow though. how do i find meaning in it again?",
+            "maintaining-passion",
+        ),
+        (
+            "how i can get chance to teach in medical college while working as consultant in"
+            " the hospital?",
+            "leadership-teaching",
+        ),
         # ... but family at the heart of the question still is
         (
             "my wife says im never home and the kids miss me, how do i set limits",
