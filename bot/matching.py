@@ -690,15 +690,10 @@ class Matcher:
         )
 
     def _faq_twin_leads(self, scores: dict[int, float], entry: int) -> bool:
-        """Is the best entry the FAQ twin of `entry`, or `entry` the FAQ twin of the best
-        (a milestone and an FAQ that link to each other)? Either answer is right then."""
+        """Is the best entry the FAQ twin of `entry`, or `entry` the FAQ twin of the best?
+        Either answer is right then."""
         best = max(scores, key=lambda e: (scores[e], -e))
-        if best == entry:
-            return False
-        a, b = self._entries[best], self._entries[entry]
-        return {a.kind, b.kind} == {"faq", "milestone"} and (
-            a.id in b.follow_ups and b.id in a.follow_ups
-        )
+        return best != entry and _twins(self._entries[best], self._entries[entry])
 
     def _closing(self, query: str, key: str) -> int | None:
         """The thanks or goodbye entry, when the message opens (or ends) with one and
@@ -888,6 +883,18 @@ _ADDRESS_WORDS = frozenset(
 _ADDRESSING_THIS = frozenset("bot chat thing service app".split())
 # openings that ask what the bot itself is: "are you ...", "is this ..."
 _WHAT_BOT_IS = (("are", "you"), ("are", "u"), ("r", "u"), ("is", "this"))
+
+
+def _twins(a: Entry, b: Entry) -> bool:
+    """An FAQ and the milestone on the same topic: the milestone the FAQ links first, when
+    it links back. (Other links are neighbours: the CME FAQ links board certification.)"""
+    faq, milestone = (a, b) if a.kind == "faq" else (b, a)
+    return (
+        faq.kind == "faq"
+        and milestone.kind == "milestone"
+        and faq.follow_ups[:1] == (milestone.id,)
+        and faq.id in milestone.follow_ups
+    )
 
 
 def _addresses_bot(words: list[str]) -> bool:

@@ -972,6 +972,15 @@ def test_a_contraction_or_an_everyday_word_used_once_does_not_carry_a_question(
     assert answered(match) in {"retirement", "faq-retirement"}, describe(match)
 
 
+def test_a_topic_cue_lifts_its_entry_over_a_linked_faq_that_is_not_its_twin(
+    matcher: Matcher,
+) -> None:
+    """The CME FAQ links board certification (MOC), but it is not board certification's
+    FAQ twin: "lifelong" made it the best, and the board-certification cue must still win."""
+    match = matcher.match("board cert = lifelong thing?")
+    assert answered(match) == "board-certification", describe(match)
+
+
 def test_a_matched_redirect_is_a_fallback_with_its_entry(matcher: Matcher) -> None:
     match = matcher.match("do I need a J-1 waiver")
     assert match.decision == "fallback"
