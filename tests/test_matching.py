@@ -269,6 +269,12 @@ def test_typos_are_tolerated(matcher: Matcher, text: str, expected: set[str]) ->
         # plain words for the same things
         ("cried in the on call room again tonight", BURNOUT),
         ("sobbing in the car after every shift", BURNOUT),
+        # picking up shifts is workload, not picking a specialty
+        (
+            "how to say no when everyone expects me to pick up extra shifts",
+            PAIRS["work-life-balance"],
+        ),
+        ("i dont love this anymore. i used to. how do i get that back", {"maintaining-passion"}),
         ("how do i get a training spot", {"residency"}),
         ("how to get in residency now that steps r done", {"residency", "faq-after-passing"}),
         ("sum up the whole guide for me", {"overview"}),
