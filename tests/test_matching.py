@@ -275,6 +275,9 @@ def test_typos_are_tolerated(matcher: Matcher, text: str, expected: set[str]) ->
             PAIRS["work-life-balance"],
         ),
         ("i dont love this anymore. i used to. how do i get that back", {"maintaining-passion"}),
+        ("intern year starts monday and im scared ill be the weak link", {"residency"}),
+        ("is residency just a job with long hours or is there more to it", {"residency"}),
+        ("are weekend courses and lecture series worth it after residency", CONTINUING),
         ("how do i get a training spot", {"residency"}),
         ("how to get in residency now that steps r done", {"residency", "faq-after-passing"}),
         ("sum up the whole guide for me", {"overview"}),
@@ -354,6 +357,8 @@ def test_hi_never_gets_retirement(matcher: Matcher, text: str) -> None:
         "my attending screams at me every day, how do I file a formal complaint",
         "I'm on a performance improvement plan and HR wants a meeting, should I bring a union rep",
         "which resources are best for the ABIM board exam",
+        "best resource to study for the IM boards",
+        "should i rank a program i hated on my rank list or leave it off",
         "how many away rotations should i do for ortho",
         # a score right after its exam, even when a word follows
         "step 2 ck 235 enough for IM match?",
