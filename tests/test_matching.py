@@ -276,6 +276,8 @@ def test_typos_are_tolerated(matcher: Matcher, text: str, expected: set[str]) ->
         ),
         ("i dont love this anymore. i used to. how do i get that back", {"maintaining-passion"}),
         ("intern year starts monday and im scared ill be the weak link", {"residency"}),
+        # burnout is the question, residency its setting
+        ("im a pgy2 and burnt out, how do ppl survive this", BURNOUT),
         ("is residency just a job with long hours or is there more to it", {"residency"}),
         ("are weekend courses and lecture series worth it after residency", CONTINUING),
         ("how do i get a training spot", {"residency"}),
