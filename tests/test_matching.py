@@ -361,6 +361,9 @@ def test_hi_never_gets_retirement(matcher: Matcher, text: str) -> None:
         "which resources are best for the ABIM board exam",
         "best resource to study for the IM boards",
         "should i rank a program i hated on my rank list or leave it off",
+        "is there a 7 year rule for passing all the steps",
+        "should i get an ipad or a macbook for charting at home",
+        "my colleague drinks a lot, what are the signs of alcohol withdrawal",
         "how many away rotations should i do for ortho",
         # a score right after its exam, even when a word follows
         "step 2 ck 235 enough for IM match?",
