@@ -278,6 +278,10 @@ def test_typos_are_tolerated(matcher: Matcher, text: str, expected: set[str]) ->
         ("intern year starts monday and im scared ill be the weak link", {"residency"}),
         # burnout is the question, residency its setting
         ("im a pgy2 and burnt out, how do ppl survive this", BURNOUT),
+        ("what does it take to land a training spot in the US", {"residency"}),
+        ("no idea what to go into and its keeping me up at night", PAIRS["choosing-specialty"]),
+        # "the price of" is a cost in life, not money
+        ("I never see my kids anymore. Is that just the price of being a surgeon?", BURNOUT),
         ("is residency just a job with long hours or is there more to it", {"residency"}),
         ("are weekend courses and lecture series worth it after residency", CONTINUING),
         ("how do i get a training spot", {"residency"}),
@@ -362,6 +366,7 @@ def test_hi_never_gets_retirement(matcher: Matcher, text: str) -> None:
         "best resource to study for the IM boards",
         "should i rank a program i hated on my rank list or leave it off",
         "is there a 7 year rule for passing all the steps",
+        "whats a fair price to sell my practice",
         "should i get an ipad or a macbook for charting at home",
         "my colleague drinks a lot, what are the signs of alcohol withdrawal",
         "how many away rotations should i do for ortho",
