@@ -83,7 +83,7 @@ _LOANED_PARTICLES = frozenset(
 _CHAT_SHORTHAND = frozenset(
     """rn ngl imo imho idk atm fr smh ikr btw af lmao lmfao omg wtf ya yall ppl thru cuz
     coz bc rly def defo prob probs lowkey highkey istg fml ugh irl nvm fyi jk tbf iirc r
-    afaik""".split()
+    afaik shud shld wud cud""".split()
 )
 STOP_WORDS = _ENGLISH_STOP_WORDS | _LOANED_PARTICLES | _CHAT_SHORTHAND
 # Chat filler: it must not move a real question's score, but alone it is small talk.
@@ -187,6 +187,8 @@ _STEM_EXCEPTIONS = {
     "former": "former",  # not "form"
     "signal": "signal",  # not "sign" (off)
     "signals": "signal",
+    "chose": "choos",  # "which specialty should i chose": past tense or a slip, one concept
+    "chosen": "choos",
 }
 
 

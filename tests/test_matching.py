@@ -106,7 +106,12 @@ def test_normalize_treats_variants_alike(a: str, b: str) -> None:
 
 @pytest.mark.parametrize(
     ("a", "b"),
-    [("certified", "certification"), ("certify", "certification"), ("mentoring", "mentors")],
+    [
+        ("certified", "certification"),
+        ("certify", "certification"),
+        ("mentoring", "mentors"),
+        ("chose", "choose"),
+    ],
 )
 def test_word_forms_meet(a: str, b: str) -> None:
     assert stem(a) == stem(b)
@@ -250,6 +255,8 @@ def test_filler_alone_never_answers_a_topic(matcher: Matcher, text: str) -> None
             {"choosing-specialty", "faq-choosing-specialty"},
         ),
         ("retirment planning", {"retirement", "faq-retirement"}),
+        # "shud" is "should", not "shut"; "chose" is "choose", not the passion of "why I chose"
+        ("wich speciality shud i chose", {"choosing-specialty", "faq-choosing-specialty"}),
     ],
 )
 def test_typos_are_tolerated(matcher: Matcher, text: str, expected: set[str]) -> None:
