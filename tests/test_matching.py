@@ -289,6 +289,16 @@ def test_typos_are_tolerated(matcher: Matcher, text: str, expected: set[str]) ->
         ("no idea what to go into and its keeping me up at night", PAIRS["choosing-specialty"]),
         # "the price of" is a cost in life, not money
         ("I never see my kids anymore. Is that just the price of being a surgeon?", BURNOUT),
+        (
+            "going from med student to intern is terrifying, how do people handle that jump?",
+            {"career-transitions"},
+        ),
+        ("when should I take a bold career gamble vs play it safe", {"career-transitions"}),
+        (
+            "how do senior docs keep it fresh after 30 yrs of the same thing",
+            {"maintaining-passion"},
+        ),
+        ("what are first steps after clearing usmle as IMG", AFTER_PASSING),
         ("is residency just a job with long hours or is there more to it", {"residency"}),
         ("are weekend courses and lecture series worth it after residency", CONTINUING),
         ("how do i get a training spot", {"residency"}),
