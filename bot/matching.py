@@ -77,13 +77,16 @@ _ENGLISH_STOP_WORDS = frozenset(
 _LOANED_PARTICLES = frozenset(
     """yaar yar bhai bhaiya kya hai nahi accha acha ji arre arey matlab toh bas wallah walla
     inshallah insha allah habibi yalla khalas mashallah pues oye bueno pero entonces po naman
-    diba talaga abeg wahala sha jare haba abi bro bruh dude lah leh""".split()
+    diba talaga abeg wahala sha jare haba abi bro bruh dude lah leh mein hoon hain liye kuch
+    aage gaye hote khud aake bhi nahin hum aap mera meri mujhe hota raha rahi wala wali karna
+    karne karo karu chahiye kaise kaisa kahan kyun ke ki ka se ko jo sab
+    que para como muy porque tambien""".split()
 )
 # chat shorthand: "im so confused rn", "cynical af"; unknown, it would weigh as a rare term
 _CHAT_SHORTHAND = frozenset(
     """rn ngl imo imho idk atm fr smh ikr btw af lmao lmfao omg wtf ya yall ppl thru cuz
     coz bc rly def defo prob probs lowkey highkey istg fml ugh irl nvm fyi jk tbf iirc r
-    afaik shud shld wud cud""".split()
+    afaik shud shld wud cud alot appt appts""".split()
 )
 STOP_WORDS = _ENGLISH_STOP_WORDS | _LOANED_PARTICLES | _CHAT_SHORTHAND
 # Chat filler: it must not move a real question's score, but alone it is small talk.

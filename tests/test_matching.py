@@ -967,6 +967,13 @@ def test_a_rewritten_term_is_not_torn_apart_by_another_synonym(matcher: Matcher)
         # "dose" after "how" is a slip for "does", not a dosing question
         ("how dose residency work in the us", {"residency"}),
         ("kya fellowship is worth it yaar", {"fellowship"}),
+        # Hindi words are not typos of English ones: "liye" is not "life" (family time)
+        ("residency ke liye kya karna hai", {"residency"}),
+        # "appt" is an appointment, not "apps" (technology)
+        (
+            "cant make my appt with the PD, how do i stay in touch with mentors",
+            {"professional-network"},
+        ),
         # a slipped vowel: "servive" is "survive", not "service" (a loan question)
         ("how to servive residnecy", {"residency"}),
     ],
