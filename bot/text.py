@@ -30,6 +30,7 @@ _UPPER_ABBREVIATIONS = {
 }
 _UPPER_ABBREVIATION = re.compile(r"\b(?:" + "|".join(_UPPER_ABBREVIATIONS) + r")\b")
 _PGY = re.compile(r"\bpgy\s*-?\s*(\d)")
+_DOSE = re.compile(r"\b(\d+(?:\.\d+)?)(mg|mcg|ml|g|iu|units?)\b")
 _YEARS = re.compile(r"\b(?:yrs|yr)\b")  # "3 yrs in": the word, so it is not "corrected"
 _STRETCHED = re.compile(r"([a-z])\1{2,}")  # no English word has a letter three times in a row
 _NOT_ALNUM = re.compile(r"[^a-z0-9]+")
@@ -56,6 +57,7 @@ def _normalize(text: str) -> str:
     for pattern, replacement in _CONTRACTIONS:
         text = pattern.sub(replacement, text)
     text = _PGY.sub(r"pgy\1", text)  # "PGY-2", "pgy 2" and "PGY2" are one word
+    text = _DOSE.sub(r"\1 \2", text)  # "50mg" is "50 mg": the unit is the word
     text = _NOT_ALNUM.sub(" ", text)
     text = _STRETCHED.sub(r"\1", text)  # "hellooo", "byeee", "sooo tired"
     text = _YEARS.sub(lambda m: "years" if m.group(0) == "yrs" else "year", text)
