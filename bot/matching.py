@@ -621,7 +621,7 @@ class Matcher:
                     scores[entry] *= ASKING_CLOSING_FACTOR
         if closing is not None:
             # "thanks so much, that helped me calm down after my shift": not a shift question
-            _put_first(scores, closing, floor=0.0)
+            _put_first(scores, closing, floor=self.config.answer_threshold)
         hits = self._cues.hits(analysis.words, known=self._is_known)
         context_only: bool | None = None  # are the redirect cues only context? (lazily)
         asked: set[int] = set()  # the covered topics the last clause asks, by their cues

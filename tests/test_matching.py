@@ -603,6 +603,8 @@ def test_investing_time_in_conferences_is_not_a_money_question(matcher: Matcher)
         ("ok im going to try to sleep now. bye", "goodbye"),
         # leaving names the exam to go back to; it does not ask about it
         ("bye, gotta finish my uworld block", "goodbye"),
+        # a thanks is answered as one even when nothing else in the message scores
+        ("thanks. genuinely. I feel a little less alone", "thanks"),
     ],
 )
 def test_a_closing_message_is_small_talk_whatever_it_mentions(
