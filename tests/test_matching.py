@@ -306,6 +306,8 @@ def test_typos_are_tolerated(matcher: Matcher, text: str, expected: set[str]) ->
         ("how to aproach residency", {"residency"}),
         ("continuing ed necessary?", CONTINUING),
         ("after usmle what first", AFTER_PASSING),
+        ("passed everything but I have no plan. where do I even begin?", AFTER_PASSING),
+        ("pgy1 starting soon, tips?", {"residency"}),
         ("retired surgeon here, what do I do with myself? I don't want to fade away", RETIREMENT),
         ("is residency just a job with long hours or is there more to it", {"residency"}),
         ("are weekend courses and lecture series worth it after residency", CONTINUING),
