@@ -658,15 +658,16 @@ class Matcher:
     @staticmethod
     def _topic_cue_bar(scores: dict[int, float], *, asked: bool) -> float:
         """How high a covered topic must already score for its cue to lift it: near the
-        best, or twice as far below it when the last clause itself asks the topic ("new
-        attending and the students look to me, how do I become a better teacher")."""
+        best, or twice as far below it when the last clause itself asks the topic ("my hours
+        are fine, I see my kids ... the work feels hollow, how do I find meaning again")."""
         window = TOPIC_CUE_WINDOW * (2 if asked else 1)
         return max(TOPIC_CUE_MIN, max(scores.values(), default=0.0) - window)
 
     def _tail_topics(self, query: str) -> set[int]:
         """ "been doing uworld for step 3, but mostly what mindset helps me learn fast as a
         new intern": the covered topics whose cues the last clause carries, when it carries
-        no redirect's. The redirect cues before it are then only the user's background."""
+        no redirect's. Such a topic's cue may lift it from further behind, and the redirect
+        cues before it are only the user's background."""
         tail = _tail(query)
         if tail is None:
             return set()
