@@ -1038,6 +1038,30 @@ def test_a_contraction_or_an_everyday_word_used_once_does_not_carry_a_question(
     assert answered(match) in {"retirement", "faq-retirement"}, describe(match)
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # the transition cue (attending life) outscores the residency one (imposter)
+        (
+            "terrified to leave my residency nest. everyone says attending life is a whole"
+            " different beast and i feel like an imposter already",
+            "career-transitions",
+        ),
+        # the last clause asks about teaching; becoming the attending is its setting
+        (
+            "med students keep following me around and I want to be the attending I never"
+            " had. how do I get better at teaching them?",
+            "leadership-teaching",
+        ),
+    ],
+)
+def test_when_two_topic_cues_qualify_the_asked_then_the_stronger_topic_wins(
+    matcher: Matcher, text: str, expected: str
+) -> None:
+    match = matcher.match(text)
+    assert answered(match) == expected, describe(match)
+
+
 def test_a_topic_cue_lifts_its_entry_over_a_linked_faq_that_is_not_its_twin(
     matcher: Matcher,
 ) -> None:
