@@ -625,8 +625,9 @@ class Matcher:
         hits = self._cues.hits(analysis.words, known=self._is_known)
         context_only: bool | None = None  # are the redirect cues only context? (lazily)
         asked: set[int] = set()  # the covered topics the last clause asks, by their cues
+        ask = _asking_part(query) if hits else None  # both checks below read it
         if any(not self._entries[e].is_fallback for e in hits):
-            asked = self._tail_topics(query)
+            asked = self._tail_topics(query, ask)
         # A covered topic's cue ("switch ... into admin") first, so a redirect's cue still wins.
         # Each lift puts its entry on top, so the strongest claim goes last: a topic the last
         # clause asks, then the higher score (sorted, as a set's order is not the same in
@@ -640,7 +641,7 @@ class Matcher:
                 if closing is not None and self._entries[closing].id == GOODBYE_ID:
                     continue  # "ok bye, will come back after match day": leaving, not asking
                 if context_only is None:
-                    context_only = bool(asked) or self._cues_are_context(query, scores)
+                    context_only = bool(asked) or self._cues_are_context(ask, scores)
                 if context_only:
                     continue
                 # "CME credits in Texas": the guide has CME, but not what one state requires
@@ -663,12 +664,12 @@ class Matcher:
         window = TOPIC_CUE_WINDOW * (2 if asked else 1)
         return max(TOPIC_CUE_MIN, max(scores.values(), default=0.0) - window)
 
-    def _tail_topics(self, query: str) -> set[int]:
+    def _tail_topics(self, query: str, ask: str | None) -> set[int]:
         """ "been doing uworld for step 3, but mostly what mindset helps me learn fast as a
         new intern": the covered topics whose cues the last clause carries, when it carries
         no redirect's. Such a topic's cue may lift it from further behind, and the redirect
         cues before it are only the user's background."""
-        tail = _tail(query)
+        tail = _tail(query, ask)
         if tail is None:
             return set()
         words = self._analyse_full(normalize(tail), correct=True).words
@@ -677,11 +678,10 @@ class Matcher:
             return set()
         return found
 
-    def _cues_are_context(self, query: str, scores: dict[int, float]) -> bool:
-        """Are the message's redirect cues only its context? So when its asking part
+    def _cues_are_context(self, ask: str | None, scores: dict[int, float]) -> bool:
+        """Are the message's redirect cues only its context? So when its asking part `ask`
         ("... , how do I find meaning again") has none and alone is clearly about the
         covered topic the whole message leans to most."""
-        ask = _asking_part(query)
         if ask is None:
             return False
         # a redirect cue in the asking part itself puts its redirect first here
@@ -973,10 +973,9 @@ def _asking_part(query: str) -> str | None:
     return ask if _NOT_ALNUM.sub("", ask) != _NOT_ALNUM.sub("", query.lower()) else None
 
 
-def _tail(query: str) -> str | None:
-    """The asking part, else the last clause of a message of several ("..., but mostly I
-    want to know ..."); None for a one-clause message."""
-    ask = _asking_part(query)
+def _tail(query: str, ask: str | None) -> str | None:
+    """The asking part `ask` (see _asking_part), else the last clause of a message of
+    several ("..., but mostly I want to know ..."); None for a one-clause message."""
     if ask is not None:
         return ask
     sentences = [s.strip() for s in _SENTENCE.findall(query) if s.strip()]
